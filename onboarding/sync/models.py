@@ -1,0 +1,111 @@
+"""The outbox: one SyncRecord per (local object, platform), the calls made for it, and
+each platform's connection (its cached token, encrypted)."""
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+from ..fields import EncryptedTextField
+
+
+class SyncRecord(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_FLIGHT = "in_flight", "In flight"
+        SYNCED = "synced", "Synced"
+        FAILED = "failed", "Failed (fix the data)"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+    class Operation(models.TextChoices):
+        UPSERT = "upsert", "Create or update"
+        DELETE = "delete", "Delete"
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    provider = models.CharField(max_length=30)
+    # Order in which rows can go out: a building (0) before its units (1) before their
+    # devices and invites (2).
+    rank = models.PositiveSmallIntegerField(default=0)
+
+    operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.UPSERT)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    remote_id = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    not_before = models.DateTimeField(help_text="Not to be tried before this time.")
+    queued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    # Set when a create left us without an answer (timeout, 5xx, a worker killed
+    # mid-call): before creating again, look for the object on the platform.
+    outcome_unknown = models.BooleanField(default=False)
+    payload_hash = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "provider"], name="one_record_per_provider"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "not_before"], name="syncrecord_due"),
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(state__in=["pending", "in_flight"]),
+                name="syncrecord_claimed",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.object_repr or self.object_id} → {self.provider}: {self.state}"
+
+
+class ApiCall(models.Model):
+    """One HTTP call to a platform, for support staff: "what did we send?"."""
+
+    started_at = models.DateTimeField(db_index=True)
+    provider = models.CharField(max_length=30)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    error = models.CharField(max_length=200, blank=True)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    sync_record = models.ForeignKey(
+        SyncRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    # The object served, kept after the object and its outbox row are gone.
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="apicall_object")]
+
+    def __str__(self):
+        return f"{self.provider} {self.method} {self.path} → {self.status or self.error}"
+
+
+class ProviderConnection(models.Model):
+    """A platform's connection: its cached access token and whether it is usable."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        DISCONNECTED = "disconnected", "Disconnected: credentials refused"
+
+    provider = models.CharField(max_length=30, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
+    status_message = models.TextField(blank=True)
+    access_token = EncryptedTextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.provider}: {self.status}"

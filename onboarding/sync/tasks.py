@@ -1,0 +1,62 @@
+"""Celery tasks: push one row, sweep for due and stale rows, prune the call log."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from . import engine, outbox
+from .models import ApiCall, ProviderConnection, SyncRecord
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 5000
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_record(record_id: int) -> str | None:
+    outcome = engine.run(record_id)
+    if outcome is None:
+        return None
+    if outcome.follow_up:
+        outbox.enqueue(outcome.follow_up)
+    if outcome.retry_in is not None:
+        outbox.enqueue([record_id], countdown=outcome.retry_in)
+    return outcome.state
+
+
+def due_records(now=None):
+    """Rows a sweep should hand to the workers: due, not already queued recently, and
+    not of a platform whose credentials were refused."""
+    now = now or timezone.now()
+    requeue_before = now - timedelta(seconds=settings.SYNC_REQUEUE_AFTER_SECONDS)
+    disconnected = ProviderConnection.objects.filter(
+        status=ProviderConnection.Status.DISCONNECTED
+    ).values("provider")
+    return (
+        SyncRecord.objects.filter(engine.claimable(now))
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+        .exclude(provider__in=disconnected)
+        .order_by("rank", "not_before")
+    )
+
+
+@shared_task(ignore_result=True)
+def sweep() -> int:
+    now = timezone.now()
+    ids = list(due_records(now).values_list("pk", flat=True)[:SWEEP_BATCH])
+    if not ids:
+        return 0
+    SyncRecord.objects.filter(pk__in=ids).update(queued_at=now)
+    sent = outbox.enqueue(ids)
+    log.info("sweep: %d rows enqueued", sent)
+    return sent
+
+
+@shared_task(ignore_result=True)
+def prune_api_calls() -> int:
+    cutoff = timezone.now() - timedelta(days=settings.API_CALL_RETENTION_DAYS)
+    deleted, _ = ApiCall.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,50 @@
+"""A TokenStore shared by every worker on every host: the platform's row in
+ProviderConnection, token encrypted at rest, refreshed under a row lock."""
+
+from datetime import UTC, datetime
+
+from django.db import transaction
+
+from providers.tokens import Token
+
+from .models import ProviderConnection
+
+
+class DatabaseTokenStore:
+    def __init__(self, provider: str):
+        self.provider = provider
+        self._memo: Token | None = None  # saves a query per call while the token is fresh
+
+    def load(self) -> Token | None:
+        if self._memo is not None and self._memo.is_fresh():
+            return self._memo
+        row = ProviderConnection.objects.filter(provider=self.provider).first()
+        self._memo = _token_of(row)
+        return self._memo
+
+    def refresh(self, fetch, stale: Token | None) -> Token:
+        with transaction.atomic():
+            row, _ = ProviderConnection.objects.select_for_update().get_or_create(
+                provider=self.provider
+            )
+            current = _token_of(row)
+            if current is not None and current != stale and current.is_fresh():
+                self._memo = current  # another worker refreshed it meanwhile
+                return current
+            token = fetch()
+            row.access_token = token.value
+            row.token_expires_at = datetime.fromtimestamp(token.expires_at, UTC)
+            row.status = ProviderConnection.Status.CONNECTED
+            row.status_message = ""
+            row.save()
+        self._memo = token
+        return token
+
+    def forget(self) -> None:
+        self._memo = None
+
+
+def _token_of(row: ProviderConnection | None) -> Token | None:
+    if row is None or not row.access_token or row.token_expires_at is None:
+        return None
+    return Token(row.access_token, row.token_expires_at.timestamp())

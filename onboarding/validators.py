@@ -1,0 +1,30 @@
+"""Field checks a utility expects, with messages staff can act on."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+# Germany, Austria and Switzerland: four or five digits.
+validate_postcode = RegexValidator(
+    r"^\d{4,5}$", "Enter a postcode of 4 or 5 digits, e.g. 8004 or 10115."
+)
+
+# OBIS (IEC 62056-61): short "1.8.0" or full "1-0:1.8.0*255".
+OBIS_PATTERN = re.compile(r"^(\d{1,3}-\d{1,3}:)?\d{1,3}\.\d{1,3}\.\d{1,3}(\*\d{1,3})?$")
+
+
+def validate_obis_code(value: str) -> None:
+    if not OBIS_PATTERN.match(value or ""):
+        raise ValidationError(
+            "%(value)s is not an OBIS code; use e.g. 1.8.0 or 1-0:1.8.0*255.",
+            params={"value": value},
+            code="obis",
+        )
+
+
+# ISO 3779: 17 characters, digits and capitals, never I, O or Q (they read as 1 and 0).
+validate_vin = RegexValidator(
+    r"^[A-HJ-NPR-Z0-9]{17}$",
+    "A VIN has 17 characters: digits and capital letters except I, O and Q.",
+)

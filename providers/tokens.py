@@ -1,0 +1,50 @@
+"""Access tokens with their expiry, and where clients keep them (no Django here).
+
+A client asks its TokenStore for a token and, when it is missing, near expiry or was
+just refused with 401, asks the store to refresh it. The store runs the refresh under a
+lock and, if another worker already replaced the stale token meanwhile, hands back that
+one instead of fetching again. MemoryTokenStore serves one process (and tests of the
+bare client); the portal's workers on several hosts share onboarding's database store.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+# Refresh this long before expiry, so a token never dies in flight and clocks may drift
+# (Home Assistant's CLOCK_OUT_OF_SYNC_MAX_SEC, a bit wider).
+EXPIRY_MARGIN_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    expires_at: float  # epoch seconds
+
+    def is_fresh(self, now: float | None = None) -> bool:
+        return (now or time.time()) < self.expires_at - EXPIRY_MARGIN_SECONDS
+
+
+class TokenStore(Protocol):
+    def load(self) -> Token | None: ...
+
+    def refresh(self, fetch: Callable[[], Token], stale: Token | None) -> Token: ...
+
+
+class MemoryTokenStore:
+    def __init__(self):
+        self._token: Token | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> Token | None:
+        return self._token
+
+    def refresh(self, fetch: Callable[[], Token], stale: Token | None) -> Token:
+        with self._lock:
+            current = self._token
+            if current is not None and current != stale and current.is_fresh():
+                return current
+            self._token = fetch()
+            return self._token
