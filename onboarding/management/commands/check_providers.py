@@ -1,0 +1,65 @@
+"""Authenticate with each enabled platform and make one harmless call."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from onboarding.sync import outbox
+from onboarding.sync.models import ProviderConnection, SyncRecord
+from providers import registry
+from providers.errors import ProviderError
+
+
+class Command(BaseCommand):
+    help = (
+        "For each enabled platform (or those named): authenticate, make one harmless read, "
+        "print the outcome. A platform that answers is marked connected again and its "
+        "waiting rows resume. Exits 1 if any fails."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("names", nargs="*", help="platforms to check (default: all enabled)")
+
+    def handle(self, *args, names=(), **options):
+        for name in names:
+            if name not in registry.KNOWN:
+                raise CommandError(f"unknown platform {name!r}; known: {', '.join(registry.KNOWN)}")
+        for name in registry.not_yet_implemented():
+            if not names or name in names:
+                self.stdout.write(f"{name}: not available in this release (skipped)")
+        failed = [name for name in (names or registry.enabled()) if not self._check(name)]
+        if failed:
+            raise CommandError(f"{len(failed)} platform(s) failed: {', '.join(failed)}")
+
+    def _check(self, name: str) -> bool:
+        if name not in registry.enabled():
+            return True
+        connection = registry.connection(name)
+        where = "sandbox " if connection.is_sandbox else ""
+        try:
+            registry.client(name).check()
+        except ProviderError as exc:
+            self.stdout.write(
+                f"{registry.label(name)}: FAILED at {where}{connection.base_url}: {exc}"
+            )
+            return False
+        resumed = self._reconnect(name)
+        self.stdout.write(
+            f"{registry.label(name)}: OK ({where}{connection.base_url})"
+            + (f"; {resumed} waiting rows resume" if resumed else "")
+        )
+        return True
+
+    def _reconnect(self, name: str) -> int:
+        was_disconnected = ProviderConnection.objects.filter(
+            provider=name, status=ProviderConnection.Status.DISCONNECTED
+        ).update(status=ProviderConnection.Status.CONNECTED, status_message="")
+        if not was_disconnected:
+            return 0
+        ids = list(
+            SyncRecord.objects.filter(
+                provider=name, state=SyncRecord.State.PENDING, claim_token__isnull=True
+            ).values_list("pk", flat=True)
+        )
+        SyncRecord.objects.filter(pk__in=ids).update(not_before=timezone.now(), queued_at=None)
+        outbox.enqueue(ids)
+        return len(ids)

@@ -1,0 +1,30 @@
+"""The demo staff login of embedded mode; refused in production."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+USERNAME = "demo"
+
+
+class Command(BaseCommand):
+    help = "Create (or reset) the demo staff login for embedded mode and print it."
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError("The demo login exists in embedded mode (DEBUG) only.")
+        password_file = settings.VAR_DIR / "demo-password"
+        if not password_file.exists():
+            password_file.write_text(secrets.token_urlsafe(9))
+        password = password_file.read_text().strip()
+        user, _ = get_user_model().objects.get_or_create(username=USERNAME)
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo staff login: {USERNAME} / {password}  at {settings.SANDBOX_BASE_URL}/admin/"
+            )
+        )

@@ -1,0 +1,333 @@
+"""The platform's enums and field rules; every check returns {field: [messages]}.
+
+Field keys use the PascalCase property names ASP.NET Core puts in its model-state errors
+("Category", "ParentSpaceId", "[0].Readings[1].ObisCode"), so an error answer names the
+field the way the real platform most plausibly does. Messages copy ASP.NET's wording for
+[Required] and similar attributes. Checks that need the database (does the parent
+space exist, is the external id taken) are done by the views and added to the same dict.
+"""
+
+import math
+import re
+import uuid
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+# From the partner API's public OpenAPI spec (see provider-docs/NOTES.md).
+SPACE_CATEGORIES = (
+    "HOTEL",
+    "RESTAURANT",
+    "HOUSEHOLD",
+    "OFFICE",
+    "PV_SYSTEM",
+    "COMMERCIAL",
+    "BIOGAS",
+    "RETAIL",
+    "SINGLE_FAMILY_HOME",
+    "PRODUCTION",
+    "FLAT",
+    "WIND_ENERGY",
+    "DOCTORS_OFFICE",
+    "GROUPING",
+    "APARTMENT_BUILDING",
+    "REGION",
+    "ROOM",
+    "LANDLORD_TO_TENANT_ELECTRICITY_PROJECT",
+)
+DEVICE_TYPES = (
+    "SMART_METER",
+    "OPTICAL_METER_SENSOR",
+    "WALLBOX",
+    "SMART_PLUG",
+    "SMART_RELAY",
+    "ENERGY_METER",
+    "NON_SMART_METER",
+    "HEAT_PUMP",
+    "MICRO_INVERTER",
+    "VIRTUAL_METER",
+    "GAS_METER",
+    "WATER_METER",
+    "HEATING_METER",
+    "RLM_METER",
+    "SMART_CAR",
+    "BATTERY",
+)
+DEVICE_MEDIA = ("ELECTRICITY", "GAS", "WATER", "HEATING")
+READING_STATUSES = ("REAL", "PRELIMINARY", "SUBSTITUTE")
+
+# Both the short form of the guide ("1.8.0") and the full IEC 62056-61 form
+# ("1-0:1.8.0*255") that meters and other platforms send.
+OBIS_RE = re.compile(r"^(\d{1,3}-\d{1,3}:)?\d{1,3}\.\d{1,3}\.\d{1,3}(\*\d{1,3})?$")
+
+# The spec gives no lengths; 500 keeps rows sane and tells a client its value is absurd.
+MAX_TEXT = 500
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 100
+DEFAULT_METERING_INTERVAL = 900
+# The spec's example timestamp is in seconds, another of their pages uses milliseconds.
+# 10^11 seconds is the year 5138, 10^11 ms is 1973: anything larger must be ms.
+MILLISECONDS_ABOVE = 10**11
+
+Errors = dict[str, list[str]]
+
+
+def pascal(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _add(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def _is_number(value) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and not math.isfinite(value))
+    )
+
+
+def _text(data: dict, name: str, errors: Errors, *, required: bool, key: str | None = None):
+    key = key or pascal(name)
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip() and required):
+        if required:
+            _add(errors, key, f"The {key} field is required.")
+        return value
+    if not isinstance(value, str):
+        _add(errors, key, f"The JSON value could not be converted to System.String: {value!r}.")
+        return None
+    if len(value) > MAX_TEXT:
+        _add(errors, key, f"The field {key} must be a string with a maximum length of {MAX_TEXT}.")
+    return value
+
+
+def _bool(data: dict, name: str, errors: Errors, *, required: bool):
+    key = pascal(name)
+    value = data.get(name)
+    if value is None:
+        if required:
+            _add(errors, key, f"The {key} field is required.")
+        return None
+    if not isinstance(value, bool):
+        _add(errors, key, f"The JSON value could not be converted to System.Boolean: {value!r}.")
+        return None
+    return value
+
+
+def _enum(data: dict, name: str, allowed, errors: Errors, label: str):
+    key = pascal(name)
+    value = _text(data, name, errors, required=True)
+    if isinstance(value, str) and value.strip() and value not in allowed:
+        _add(errors, key, f"'{value}' is not a valid {label}.")
+    return value
+
+
+def _object(data, errors: Errors):
+    if not isinstance(data, dict):
+        _add(errors, "$", "The JSON value could not be converted to an object.")
+        return False
+    return True
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def check_space(data) -> tuple[Errors, dict]:
+    errors: Errors = {}
+    if not _object(data, errors):
+        return errors, {}
+    clean = {
+        "name": _text(data, "name", errors, required=True),
+        "address_line_one": _text(data, "addressLineOne", errors, required=True),
+        "address_line_two": _text(data, "addressLineTwo", errors, required=False),
+        "postcode": _text(data, "postcode", errors, required=True),
+        "city": _text(data, "city", errors, required=True),
+        "category": _enum(data, "category", SPACE_CATEGORIES, errors, "category"),
+        "is_participating_in_ltt_project": _bool(
+            data, "isParticipatingInLttProject", errors, required=False
+        ),
+    }
+    parent = data.get("parentSpaceId")
+    # An empty string is read as "no parent": the guide's own example fills every field
+    # with a placeholder string, so clients plausibly send "" rather than omitting it.
+    if parent in (None, ""):
+        clean["parent_uuid"] = None
+    else:
+        parent_uuid = parse_uuid(parent) if isinstance(parent, str) else None
+        if parent_uuid is None:
+            _add(errors, "ParentSpaceId", f"'{parent}' is not a valid space id.")
+        clean["parent_uuid"] = parent_uuid
+    return errors, clean
+
+
+def check_device(data) -> tuple[Errors, dict]:
+    errors: Errors = {}
+    if not _object(data, errors):
+        return errors, {}
+    clean = {
+        "name": _text(data, "deviceName", errors, required=True),
+        "is_main_device": _bool(data, "isMainDevice", errors, required=True),
+        "device_type": _enum(data, "deviceType", DEVICE_TYPES, errors, "device type"),
+        "medium": _enum(data, "deviceMedium", DEVICE_MEDIA, errors, "device medium"),
+        "external_device_id": _text(data, "externalDeviceId", errors, required=False) or None,
+        "metering_location_id": _text(data, "meteringLocationId", errors, required=False),
+        "serial_number": _text(data, "serialNumber", errors, required=False),
+        "excluded_from_cost": _bool(data, "excludedFromCost", errors, required=False),
+    }
+    factor = data.get("conversionFactor")
+    if factor is not None and not _is_number(factor):
+        _add(errors, "ConversionFactor", "The JSON value could not be converted to System.Double.")
+        factor = None
+    clean["conversion_factor"] = factor
+    return errors, clean
+
+
+def check_invite(data) -> tuple[Errors, dict]:
+    errors: Errors = {}
+    if not _object(data, errors):
+        return errors, {}
+    send = _bool(data, "sendInviteEmail", errors, required=True)
+    email = _text(data, "userEmail", errors, required=True)
+    if isinstance(email, str) and email.strip():
+        try:
+            validate_email(email)
+        except ValidationError:
+            _add(errors, "UserEmail", "The UserEmail field is not a valid e-mail address.")
+    role = data.get("accessRoleId")
+    if role is not None and not isinstance(role, str | int):
+        _add(errors, "AccessRoleId", "The JSON value could not be converted to System.String.")
+        role = None
+    return errors, {
+        "send_invite_email": send,
+        "user_email": email,
+        "access_role_id": None if role is None else str(role),
+    }
+
+
+def to_datetime(timestamp) -> datetime:
+    """A reading timestamp (seconds, or milliseconds when implausibly large) in UTC."""
+    seconds = timestamp / 1000 if timestamp > MILLISECONDS_ABOVE else timestamp
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _check_reading(reading, prefix: str, errors: Errors) -> dict | None:
+    if not isinstance(reading, dict):
+        _add(errors, prefix, "The JSON value could not be converted to a reading.")
+        return None
+    before = len(errors)
+    obis = reading.get("obisCode")
+    if obis is None or obis == "":
+        _add(errors, f"{prefix}.ObisCode", "The ObisCode field is required.")
+    elif not isinstance(obis, str) or not OBIS_RE.match(obis):
+        _add(errors, f"{prefix}.ObisCode", f"'{obis}' is not a valid OBIS code.")
+    timestamp = reading.get("timestamp")
+    when = None
+    if timestamp is None:
+        _add(errors, f"{prefix}.Timestamp", "The Timestamp field is required.")
+    elif not _is_number(timestamp) or timestamp <= 0:
+        _add(errors, f"{prefix}.Timestamp", f"'{timestamp}' is not a valid Unix timestamp.")
+    else:
+        try:
+            when = to_datetime(timestamp)
+        except (OverflowError, OSError, ValueError):
+            _add(errors, f"{prefix}.Timestamp", f"'{timestamp}' is out of range.")
+    value = reading.get("value")
+    if value is None:
+        _add(errors, f"{prefix}.Value", "The Value field is required.")
+    elif not _is_number(value):
+        _add(errors, f"{prefix}.Value", "The JSON value could not be converted to System.Double.")
+    status = reading.get("status")
+    if status is not None and status not in READING_STATUSES:
+        _add(errors, f"{prefix}.Status", f"'{status}' is not a valid reading status.")
+    interval = reading.get("meteringInterval")
+    if interval is not None and (
+        not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0
+    ):
+        _add(errors, f"{prefix}.MeteringInterval", "The MeteringInterval must be positive.")
+    if len(errors) > before:
+        return None
+    return {
+        "obis_code": obis,
+        "timestamp": when,
+        "value": float(value),
+        "status": status or "REAL",
+        "metering_interval": interval or DEFAULT_METERING_INTERVAL,
+    }
+
+
+def check_readings(data) -> tuple[Errors, list[dict]]:
+    """The batch of `POST /devices/readings`; device lookups are the view's job."""
+    errors: Errors = {}
+    if not isinstance(data, list):
+        _add(errors, "$", "The JSON value could not be converted to a list of device readings.")
+        return errors, []
+    batches = []
+    for i, item in enumerate(data):
+        prefix = f"[{i}]"
+        if not isinstance(item, dict):
+            _add(errors, prefix, "The JSON value could not be converted to device readings.")
+            continue
+        device_id = item.get("deviceId")
+        external_id = item.get("externalDeviceId")
+        if device_id in (None, "") and external_id in (None, ""):
+            _add(errors, prefix, "Either deviceId or externalDeviceId is required.")
+        if device_id not in (None, "") and not isinstance(device_id, str):
+            _add(errors, f"{prefix}.DeviceId", "The JSON value could not be converted to Guid.")
+        if external_id not in (None, "") and not isinstance(external_id, str):
+            _add(errors, f"{prefix}.ExternalDeviceId", "The value must be a string.")
+        readings = item.get("readings")
+        clean_readings = []
+        if not isinstance(readings, list):
+            _add(errors, f"{prefix}.Readings", "The Readings field is required.")
+        else:
+            for j, reading in enumerate(readings):
+                clean = _check_reading(reading, f"{prefix}.Readings[{j}]", errors)
+                if clean:
+                    clean_readings.append(clean)
+        batches.append(
+            {
+                "prefix": prefix,
+                "device_id": device_id or None,
+                "external_device_id": external_id or None,
+                "readings": clean_readings,
+            }
+        )
+    return errors, batches
+
+
+def check_paging(query) -> tuple[Errors, int, int]:
+    """`page` (0-based) and `pageSize` from the query string.
+
+    The spec shows `page=0&pageSize=100`; the sandbox defaults to those values when they
+    are missing. A pageSize above 100 is a 400 rather than silently clamped: a client
+    that asks for more than the platform gives learns it here, not in production.
+    """
+    errors: Errors = {}
+    values = {}
+    for name, default, low, high in (
+        ("page", 0, 0, None),
+        ("pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+    ):
+        raw = query.get(name)
+        if raw in (None, ""):
+            values[name] = default
+            continue
+        try:
+            number = int(raw)
+        except ValueError:
+            _add(errors, pascal(name), f"The value '{raw}' is not valid.")
+            continue
+        if number < low or (high is not None and number > high):
+            upper = high if high is not None else "2147483647"
+            message = f"The field {pascal(name)} must be between {low} and {upper}."
+            _add(errors, pascal(name), message)
+            continue
+        values[name] = number
+    return errors, values.get("page", 0), values.get("pageSize", DEFAULT_PAGE_SIZE)
