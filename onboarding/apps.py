@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class OnboardingConfig(AppConfig):
     name = "onboarding"
     verbose_name = "Onboarding"
+
+    def ready(self):
+        # The tasks live in onboarding.sync, which Celery's autodiscovery does not scan.
+        from .sync import tasks  # noqa: F401

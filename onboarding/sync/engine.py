@@ -108,6 +108,7 @@ def run(record_id: int) -> Outcome | None:
         state=State.IN_FLIGHT,
         claim_token=token,
         claimed_at=now,
+        queued_at=None,  # its message is consumed: if we die here, the sweep re-enqueues
         # Written ahead: if this worker dies inside a create, the next one knows.
         outcome_unknown=Case(
             When(Q(remote_id="") | Q(outcome_unknown=True), then=Value(True)),

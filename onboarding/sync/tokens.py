@@ -1,12 +1,11 @@
 """A TokenStore shared by every worker on every host: the platform's row in
-ProviderConnection, token encrypted at rest, refreshed under a row lock."""
+ProviderConnection, token encrypted at rest, refreshed under a shared lock."""
 
 from datetime import UTC, datetime
 
-from django.db import transaction
-
 from providers.tokens import Token
 
+from .locks import shared_lock
 from .models import ProviderConnection
 
 
@@ -23,10 +22,8 @@ class DatabaseTokenStore:
         return self._memo
 
     def refresh(self, fetch, stale: Token | None) -> Token:
-        with transaction.atomic():
-            row, _ = ProviderConnection.objects.select_for_update().get_or_create(
-                provider=self.provider
-            )
+        with shared_lock(f"token:{self.provider}"):
+            row, _ = ProviderConnection.objects.get_or_create(provider=self.provider)
             current = _token_of(row)
             if current is not None and current != stale and current.is_fresh():
                 self._memo = current  # another worker refreshed it meanwhile

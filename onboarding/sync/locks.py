@@ -1,0 +1,37 @@
+"""A lock shared by every worker on every host, held while a token is refreshed.
+
+With REDIS_URL it is a Redis lock (redis-py's Lock: SET NX with expiry, so a dead
+holder frees it). Embedded mode runs on one host and has no Redis: a process-local lock
+then, and at worst two processes each fetch a token once, which every platform allows.
+It is deliberately not a database row lock held across the HTTP call: on SQLite that
+would hold the whole database's write lock while the (embedded) platform needs it.
+"""
+
+import threading
+from contextlib import contextmanager
+from functools import cache
+
+from django.conf import settings
+
+LOCK_TIMEOUT_SECONDS = 60  # longer than any token call may take
+_local_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+@cache
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@contextmanager
+def shared_lock(name: str):
+    if settings.REDIS_URL:
+        with _redis().lock(f"portal:lock:{name}", timeout=LOCK_TIMEOUT_SECONDS):
+            yield
+        return
+    with _guard:
+        lock = _local_locks.setdefault(name, threading.Lock())
+    with lock:
+        yield

@@ -1,0 +1,179 @@
+"""Shared fixtures: the sandbox over real HTTP, and real Celery worker processes.
+
+The worker is a separate `celery worker` process on the same database (a SQLite file or
+the PostgreSQL test database) and the same broker (filesystem under var/, or REDIS_URL)
+as the tests, talking to the sandbox served by pytest-django's live server.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What the tests' portal and their workers share: quick retries, short timeouts.
+FAST_SYNC = {
+    "SYNC_BACKOFF_BASE_SECONDS": 0.2,
+    "SYNC_BACKOFF_CAP_SECONDS": 1.0,
+    "SYNC_CLAIM_TIMEOUT_SECONDS": 3.0,
+    "SYNC_MAX_ATTEMPTS": 6,
+    "PROVIDER_TIMEOUT_SECONDS": 2.0,
+    "SANDBOX_CLIENT_ID": "portal-sandbox",
+    "SANDBOX_CLIENT_SECRET": "sandbox-secret",
+}
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
+
+
+class Sandbox:
+    """The Zählerfreunde sandbox's control side, over HTTP."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.control = f"{base}/sandbox/zaehlerfreunde/_sandbox"
+
+    def state(self) -> dict:
+        return requests.get(f"{self.control}/state", timeout=10).json()
+
+    def count(self, what: str) -> int:
+        return self.state()["counts"][what]
+
+    def requests_to(self, endpoint: str) -> int:
+        return self.state()["requests"].get(endpoint, 0)
+
+    def fault(self, mode: str, count: int = 1, **options) -> None:
+        response = requests.post(
+            f"{self.control}/faults", json={"mode": mode, "count": count, **options}, timeout=10
+        )
+        response.raise_for_status()
+
+    def expire_tokens(self) -> None:
+        requests.post(f"{self.control}/tokens/expire", timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def portal(settings, live_server):
+    """The portal's settings pointed at the live server's sandbox."""
+    settings.SANDBOX_BASE_URL = live_server.url
+    for name, value in FAST_SYNC.items():
+        setattr(settings, name, value)
+    return settings
+
+
+@pytest.fixture
+def sandbox(portal, live_server) -> Sandbox:
+    return Sandbox(live_server.url)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """`celery worker --pool=solo` in its own process group, log kept for failures."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        self.log: list[str] = []
+        self.process: subprocess.Popen | None = None
+        self._ready = threading.Event()
+
+    def start(self, timeout: float = 30.0) -> "WorkerProcess":
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("worker did not start:\n" + "".join(self.log[-40:]))
+        return self
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.log.append(line)
+            if " ready." in line:
+                self._ready.set()
+
+    def kill(self) -> None:
+        """SIGKILL, as an OOM killer or a lost host would: no cleanup, no ack."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def purge_broker() -> None:
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("celery")
+
+
+@pytest.fixture
+def worker_env(portal, live_server) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update({name: str(value) for name, value in FAST_SYNC.items()})
+    env.update(
+        DATABASE_URL=_database_url(),
+        SANDBOX_BASE_URL=live_server.url,
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        VAR_DIR=str(django_settings.VAR_DIR),
+    )
+    return env
+
+
+@pytest.fixture
+def start_worker(worker_env):
+    """Start real worker processes (any number, with extra env); all stopped after."""
+    workers: list[WorkerProcess] = []
+    purge_broker()
+
+    def start(**extra_env) -> WorkerProcess:
+        env = {**worker_env, **{k: str(v) for k, v in extra_env.items()}}
+        worker = WorkerProcess(env).start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+        print("".join(worker.log[-60:]))  # shown when the test failed
+
+
+@pytest.fixture
+def worker(start_worker) -> WorkerProcess:
+    return start_worker()
