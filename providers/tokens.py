@@ -27,6 +27,11 @@ class Token:
         return (now or time.time()) < self.expires_at - EXPIRY_MARGIN_SECONDS
 
 
+def same_token(a: Token | None, b: Token | None) -> bool:
+    """The same credential? Compared by value: a stored expiry loses float precision."""
+    return a is not None and b is not None and a.value == b.value
+
+
 class TokenStore(Protocol):
     def load(self) -> Token | None: ...
 
@@ -44,7 +49,7 @@ class MemoryTokenStore:
     def refresh(self, fetch: Callable[[], Token], stale: Token | None) -> Token:
         with self._lock:
             current = self._token
-            if current is not None and current != stale and current.is_fresh():
+            if current is not None and not same_token(current, stale) and current.is_fresh():
                 return current
             self._token = fetch()
             return self._token

@@ -4,6 +4,7 @@ ProviderConnection, token encrypted at rest, refreshed under a shared lock."""
 from datetime import UTC, datetime
 
 from providers.tokens import Token
+from providers.tokens import same_token as _same
 
 from .locks import shared_lock
 from .models import ProviderConnection
@@ -25,7 +26,7 @@ class DatabaseTokenStore:
         with shared_lock(f"token:{self.provider}"):
             row, _ = ProviderConnection.objects.get_or_create(provider=self.provider)
             current = _token_of(row)
-            if current is not None and current != stale and current.is_fresh():
+            if current is not None and not _same(current, stale) and current.is_fresh():
                 self._memo = current  # another worker refreshed it meanwhile
                 return current
             token = fetch()
