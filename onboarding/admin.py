@@ -36,7 +36,7 @@ from .models import (
 )
 
 State = SyncRecord.State
-RETRYABLE = (State.FAILED, State.NEEDS_ATTENTION, State.PENDING)
+RETRYABLE = services.RETRYABLE
 RECENT_CALLS = 20
 
 STATE_COLOURS = {

@@ -1,6 +1,7 @@
 """Every change staff make goes through here: the model and its outbox rows change in
 one transaction, and the platforms hear of it only once that transaction commits."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +18,9 @@ class DeletionRefused(Exception):
     """A platform cannot delete this object; the reason says what staff can do."""
 
 
+ADDRESS_FIELDS = ("address_line_one", "address_line_two", "postcode", "city")
+
+
 def save(obj, *, validate: bool = True):
     """Validate, save and mark for sync; a building's units follow its address."""
     if obj.deletion_requested_at:
@@ -24,13 +28,21 @@ def save(obj, *, validate: bool = True):
     if validate:
         obj.full_clean()
     with transaction.atomic():
+        moved = isinstance(obj, Space) and obj.is_building and _address_changed(obj)
         obj.save()
         changed = [obj]
-        if isinstance(obj, Space) and obj.is_building:
+        if moved:
             # Units without an address of their own are sent with the building's.
             changed += list(obj.units.select_related("parent"))
         outbox.mark_pending(changed)
     return obj
+
+
+def _address_changed(building: Space) -> bool:
+    if building.pk is None:
+        return False
+    before = Space.objects.filter(pk=building.pk).values(*ADDRESS_FIELDS).first()
+    return before != {field: getattr(building, field) for field in ADDRESS_FIELDS}
 
 
 def delete(obj) -> bool:
@@ -47,6 +59,7 @@ def delete(obj) -> bool:
             if handler is not None and not getattr(handler, "supports_delete", True):
                 raise DeletionRefused(handler.delete_refusal)
         if not remote:
+            _refuse_if_dependants_are_remote(obj)
             obj.delete()
             return True
         obj.deletion_requested_at = timezone.now()
@@ -66,27 +79,47 @@ def delete(obj) -> bool:
     return False
 
 
+def _refuse_if_dependants_are_remote(obj) -> None:
+    """An object no platform has may still have units or devices that one has: deleting
+    it here would orphan them there, so staff delete those first."""
+    for provider in registry.providers_for(type(obj)):
+        for model, pks in registry.handler(provider, type(obj)).dependants(obj):
+            on_platform = SyncRecord.objects.filter(
+                provider=provider,
+                content_type=ContentType.objects.get_for_model(model),
+                object_id__in=pks,
+            ).exclude(remote_id="", outcome_unknown=False)
+            if on_platform.exists():
+                names = ", ".join(on_platform.values_list("object_repr", flat=True)[:3])
+                raise DeletionRefused(
+                    f"{obj} is not on {registry.label(provider)}, but some of what it holds "
+                    f"is ({names}). Delete those first."
+                )
+
+
+RETRYABLE = (State.FAILED, State.NEEDS_ATTENTION, State.PENDING)
+
+
 def retry(records) -> int:
-    """Staff's "retry": failed or stuck rows go again now.
+    """Staff's "retry": failed, stuck or waiting rows go again now.
 
     Where the platform has no way to look an object up (Zählerfreunde invites), a
     retry after an unknown outcome is staff's decision to send it once more.
     """
-    ids = []
+    rows = SyncRecord.objects.filter(
+        pk__in=[r.pk for r in records], state__in=RETRYABLE
+    ).select_related("content_type")
+    blind = [
+        r.pk
+        for r in rows
+        if not getattr(
+            registry.handler(r.provider, r.content_type.model_class()), "supports_lookup", True
+        )
+    ]
     with transaction.atomic():
-        for row in records:
-            if row.state == State.IN_FLIGHT:
-                continue
-            handler = registry.handler(row.provider, row.content_type.model_class())
-            blind = handler is not None and not getattr(handler, "supports_lookup", True)
-            SyncRecord.objects.filter(pk=row.pk).update(
-                state=State.PENDING,
-                not_before=timezone.now(),
-                queued_at=timezone.now(),
-                attempts=0,
-                last_error="",
-                outcome_unknown=False if blind else row.outcome_unknown,
-            )
-            ids.append(row.pk)
+        ids = list(rows.values_list("pk", flat=True))
+        now = timezone.now()
+        rows.update(state=State.PENDING, not_before=now, queued_at=now, attempts=0, last_error="")
+        SyncRecord.objects.filter(pk__in=blind).update(outcome_unknown=False)
         transaction.on_commit(lambda: outbox.enqueue(ids))
     return len(ids)

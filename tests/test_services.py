@@ -1,0 +1,86 @@
+"""The service layer: what is marked for sync, and what may be deleted."""
+
+import pytest
+
+from onboarding import services
+from onboarding.models import Space, SyncRecord
+
+from .factories import building, tenant_with_invite, unit
+
+pytestmark = pytest.mark.django_db
+State = SyncRecord.State
+
+
+def settle(*objs, remote_id="remote-1"):
+    """As if the platform had them: synced rows with a remote id."""
+    for obj in objs:
+        obj.sync_records.update(state=State.SYNCED, remote_id=f"{remote_id}-{obj.pk}")
+
+
+def test_a_building_address_change_marks_its_units_too():
+    home = building()
+    flats = [unit(home, "Flat 1"), unit(home, "Flat 2")]
+    settle(home, *flats)
+
+    home.name = "Lindenhof Nord"  # not the address: units' payloads do not change
+    services.save(home)
+    assert [f.sync_records.get().state for f in flats] == [State.SYNCED, State.SYNCED]
+
+    home.city = "Winterthur"
+    services.save(home)
+    assert [f.sync_records.get().state for f in flats] == [State.PENDING, State.PENDING]
+
+
+def test_a_unit_inside_a_unit_is_refused():
+    home = building()
+    flat = unit(home, "Flat 1")
+    with pytest.raises(Exception, match="cannot contain another unit"):
+        unit(flat, "Room")
+
+
+def test_deleting_what_no_platform_has_is_immediate():
+    home = building()
+    assert services.delete(home) is True
+    assert not Space.objects.exists()
+    assert not SyncRecord.objects.exists()
+
+
+def test_deleting_a_building_whose_units_are_remote_is_refused():
+    home = building()
+    flat = unit(home, "Flat 1")
+    settle(flat)  # the unit reached the platform, the building's row did not settle
+    with pytest.raises(services.DeletionRefused, match="Flat 1"):
+        services.delete(home)
+    assert Space.objects.count() == 2
+
+
+def test_deleting_a_synced_invite_is_refused_with_the_reason():
+    home = building()
+    invite = tenant_with_invite(unit(home, "Flat 1"), "a@example.org")
+    settle(invite)
+    with pytest.raises(services.DeletionRefused, match="no API to withdraw an invite"):
+        services.delete(invite)
+
+
+def test_deleting_a_synced_unit_waits_for_the_platform():
+    home = building()
+    flat = unit(home, "Flat 1")
+    settle(home, flat)
+    assert services.delete(flat) is False
+    row = flat.sync_records.get()
+    assert (row.operation, row.state) == (SyncRecord.Operation.DELETE, State.PENDING)
+    flat.refresh_from_db()
+    assert flat.deletion_requested_at is not None
+    with pytest.raises(ValueError, match="being deleted"):
+        services.save(flat)
+
+
+def test_retry_only_touches_rows_that_need_it():
+    home = building()
+    flat = unit(home, "Flat 1")
+    settle(home)
+    flat.sync_records.update(state=State.FAILED, last_error="City: required", attempts=0)
+    assert services.retry(list(SyncRecord.objects.all())) == 1
+    assert home.sync_records.get().state == State.SYNCED
+    row = flat.sync_records.get()
+    assert (row.state, row.last_error) == (State.PENDING, "")
