@@ -27,20 +27,22 @@ def sync_record(record_id: int) -> str | None:
     return outcome.state
 
 
-def due_records(now=None):
-    """Rows a sweep should hand to the workers: due, not already queued recently, and
-    not of a platform whose credentials were refused."""
+def due_records(now=None, *, also_queued: bool = False):
+    """Rows due now on connected platforms, buildings first.
+
+    The sweep leaves out rows whose message went to the broker recently (a worker will
+    get to them); a foreground run (`sync_pending`) takes those too, claims keep the two
+    from pushing one row twice.
+    """
     now = now or timezone.now()
-    requeue_before = now - timedelta(seconds=settings.SYNC_REQUEUE_AFTER_SECONDS)
     disconnected = ProviderConnection.objects.filter(
         status=ProviderConnection.Status.DISCONNECTED
     ).values("provider")
-    return (
-        SyncRecord.objects.filter(engine.claimable(now))
-        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
-        .exclude(provider__in=disconnected)
-        .order_by("rank", "not_before")
-    )
+    rows = SyncRecord.objects.filter(engine.claimable(now)).exclude(provider__in=disconnected)
+    if not also_queued:
+        requeue_before = now - timedelta(seconds=settings.SYNC_REQUEUE_AFTER_SECONDS)
+        rows = rows.filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
+    return rows.order_by("rank", "not_before")
 
 
 @shared_task(ignore_result=True)

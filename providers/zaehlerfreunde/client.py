@@ -155,7 +155,9 @@ class ZaehlerfreundeClient:
 
     # --- reads --------------------------------------------------------------------------
     def check(self) -> None:
-        """Authenticate and make one harmless read."""
+        """Authenticate afresh (a cached token proves nothing about the credentials) and
+        make one harmless read."""
+        self.tokens.refresh(self.fetch_token, stale=self.tokens.load())
         self._call("GET", "/spaces", params={"page": 0, "pageSize": 1})
 
     def _pages(self, path: str, key: str) -> Iterator[dict]:

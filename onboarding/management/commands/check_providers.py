@@ -35,6 +35,9 @@ class Command(BaseCommand):
             return True
         connection = registry.connection(name)
         where = "sandbox " if connection.is_sandbox else ""
+        was_disconnected = ProviderConnection.objects.filter(
+            provider=name, status=ProviderConnection.Status.DISCONNECTED
+        ).exists()
         try:
             registry.client(name).check()
         except ProviderError as exc:
@@ -42,19 +45,18 @@ class Command(BaseCommand):
                 f"{registry.label(name)}: FAILED at {where}{connection.base_url}: {exc}"
             )
             return False
-        resumed = self._reconnect(name)
+        resumed = self._resume(name) if was_disconnected else 0
         self.stdout.write(
             f"{registry.label(name)}: OK ({where}{connection.base_url})"
             + (f"; {resumed} waiting rows resume" if resumed else "")
         )
         return True
 
-    def _reconnect(self, name: str) -> int:
-        was_disconnected = ProviderConnection.objects.filter(
-            provider=name, status=ProviderConnection.Status.DISCONNECTED
-        ).update(status=ProviderConnection.Status.CONNECTED, status_message="")
-        if not was_disconnected:
-            return 0
+    def _resume(self, name: str) -> int:
+        """Credentials work again: the rows paused by the refusal go now."""
+        ProviderConnection.objects.filter(provider=name).update(
+            status=ProviderConnection.Status.CONNECTED, status_message=""
+        )
         ids = list(
             SyncRecord.objects.filter(
                 provider=name, state=SyncRecord.State.PENDING, claim_token__isnull=True

@@ -28,7 +28,9 @@ class Command(BaseCommand):
         outcomes = Counter()
         while True:
             ids = list(
-                due_records().filter(provider__in=providers).values_list("pk", flat=True)[:BATCH]
+                due_records(also_queued=True)
+                .filter(provider__in=providers)
+                .values_list("pk", flat=True)[:BATCH]
             )
             progressed = False
             for record_id in ids:
