@@ -267,3 +267,13 @@ PROVIDER_CONFIG = {
     }
     for name in ALL_PROVIDERS
 }
+
+# Serve the embedded sandboxes (/sandbox/<name>/) while any enabled platform uses one.
+# Their control endpoints have no auth (a training tool): a production deployment that
+# points every platform at the real partner serves none.
+SERVE_SANDBOXES = env.bool(
+    "SERVE_SANDBOXES",
+    default=any(
+        not PROVIDER_CONFIG[name]["base_url"] for name in PROVIDERS if name in PROVIDER_CONFIG
+    ),
+)
