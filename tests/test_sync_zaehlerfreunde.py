@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 from django.utils import timezone
 
 from onboarding import services
@@ -209,3 +210,19 @@ def test_building_change_is_sent_as_an_update(sandbox, worker):
     wait_until(all_synced(1))
     assert sandbox.state()["spaces"][0]["addressLineOne"] == "Lindenstrasse 7"
     assert row_of(home).last_synced_at <= timezone.now()
+
+
+def test_retries_are_capped_then_the_row_needs_attention(sandbox, worker, portal):
+    sandbox.fault("error", count=50, status=503, path="/spaces")
+    home = building()
+    wait_until(lambda: row_of(home).state == State.NEEDS_ATTENTION, timeout=30)
+    row = row_of(home)
+    assert row.attempts == portal.SYNC_MAX_ATTEMPTS
+    assert "still failing after 6 attempts" in row.last_error
+    assert sandbox.count("spaces") == 0
+
+    # The platform recovers; staff press "Retry sync".
+    requests.delete(f"{sandbox.control}/faults", timeout=10).raise_for_status()
+    services.retry([row])
+    wait_until(lambda: row_of(home).state == State.SYNCED)
+    assert sandbox.count("spaces") == 1  # looked up first (outcome unknown), created once
