@@ -56,7 +56,7 @@ def delete(obj) -> bool:
         remote = [r for r in rows if r.remote_id or r.outcome_unknown or r.state == State.IN_FLIGHT]
         for row in remote:
             handler = registry.handler(row.provider, type(obj))
-            if handler is not None and not getattr(handler, "supports_delete", True):
+            if handler is not None and not handler.supports_delete:
                 raise DeletionRefused(handler.delete_refusal)
         if not remote:
             _refuse_if_dependants_are_remote(obj)
@@ -112,9 +112,7 @@ def retry(records) -> int:
     blind = [
         r.pk
         for r in rows
-        if not getattr(
-            registry.handler(r.provider, r.content_type.model_class()), "supports_lookup", True
-        )
+        if not registry.handler(r.provider, r.content_type.model_class()).supports_lookup
     ]
     with transaction.atomic():
         ids = list(rows.values_list("pk", flat=True))

@@ -9,6 +9,7 @@ from onboarding.sync.recorder import hook_for
 from onboarding.sync.tokens import DatabaseTokenStore
 
 from ..errors import NotSupported
+from ..handlers import Handler
 from .client import ZaehlerfreundeClient
 
 NAME = "zaehlerfreunde"
@@ -26,7 +27,7 @@ def make_client(connection) -> ZaehlerfreundeClient:
     )
 
 
-class SpaceHandler:
+class SpaceHandler(Handler):
     def rank(self, space: Space) -> int:
         return 0 if space.is_building else 1
 
@@ -77,19 +78,13 @@ class SpaceHandler:
         # The platform removes a space's devices, invites and units with it.
         client.delete_space(remote_id)
 
-    def after_create(self, space, remote_id) -> None:
-        pass
 
-
-class DeviceHandler:
+class DeviceHandler(Handler):
     def rank(self, device: Device) -> int:
         return 2
 
     def parent(self, device: Device):
         return device.space
-
-    def dependants(self, device: Device):
-        return []
 
     def payload(self, device: Device, parent_id: str | None) -> dict:
         payload = {
@@ -125,11 +120,8 @@ class DeviceHandler:
     def delete(self, client, remote_id) -> None:
         client.delete_device(remote_id)
 
-    def after_create(self, device, remote_id) -> None:
-        pass
 
-
-class InviteHandler:
+class InviteHandler(Handler):
     supports_lookup = False
     supports_delete = False
     delete_refusal = (
@@ -142,9 +134,6 @@ class InviteHandler:
 
     def parent(self, invite: Invite):
         return invite.space
-
-    def dependants(self, invite: Invite):
-        return []
 
     def payload(self, invite: Invite, parent_id: str | None) -> dict:
         return {"sendInviteEmail": invite.send_invite_email, "userEmail": invite.email}
@@ -164,9 +153,6 @@ class InviteHandler:
             "Zählerfreunde has no way to look invites up. Ask the tenant whether an invite "
             "e-mail arrived; if not, use 'Retry' to send it again."
         )
-
-    def delete(self, client, remote_id) -> None:
-        raise NotSupported(self.delete_refusal)
 
     def after_create(self, invite, remote_id) -> None:
         status = Invite.Status.EMAILED if invite.send_invite_email else Invite.Status.LINK_READY

@@ -1,0 +1,46 @@
+"""What a platform's sync.py implements for each model it takes (no Django here).
+
+The outbox engine calls these; a handler only maps one model to one platform's calls.
+The defaults are for what a platform cannot do: the engine then tells staff instead of
+pretending (NotSupported → the row needs attention, with the reason).
+"""
+
+from .errors import NotSupported
+
+
+class Handler:
+    supports_lookup = True  # False: an unknown create outcome needs a person, not a guess
+    supports_delete = True
+    delete_refusal = "This platform has no API to delete it."
+
+    def rank(self, obj) -> int:
+        """Sync order: 0 goes first (a building), higher waits for its parent."""
+        return 0
+
+    def parent(self, obj):
+        """The object whose remote id this one needs first, or None."""
+        return None
+
+    def dependants(self, obj) -> list:
+        """[(model, queryset of pks)] that wait for this object's remote id."""
+        return []
+
+    def payload(self, obj, parent_id: str | None) -> dict:
+        raise NotImplementedError
+
+    def create(self, client, obj, payload: dict, parent_id: str | None) -> str:
+        """Create it on the platform; return its remote id."""
+        raise NotImplementedError
+
+    def update(self, client, remote_id: str, payload: dict, parent_id: str | None) -> None:
+        raise NotSupported("This platform has no API to change it; the change stays here.")
+
+    def find_existing(self, client, obj, payload: dict, parent_id: str | None) -> str | None:
+        """The remote id of an object we may have created already, or None."""
+        raise NotSupported("This platform cannot look it up.")
+
+    def delete(self, client, remote_id: str) -> None:
+        raise NotSupported(self.delete_refusal)
+
+    def after_create(self, obj, remote_id: str) -> None:
+        """Keep what the platform returned on our model, where staff need it."""
