@@ -9,7 +9,9 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 
 
 @cache
@@ -41,3 +43,9 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         return encrypt(value) if value else value
+
+
+@receiver(setting_changed)
+def _forget_keys(setting, **kwargs):
+    if setting == "FIELD_ENCRYPTION_KEYS":
+        _fernet.cache_clear()

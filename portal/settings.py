@@ -135,6 +135,8 @@ else:
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
+        # kombu polls the folder; its 1 s default would cap a worker at a task a second.
+        "polling_interval": 0.05,
         "store_processed": False,
     }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
@@ -143,6 +145,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes the database connection around every task unless told
+# to reuse it; we reuse it and let Django's own rules (CONN_MAX_AGE, health checks)
+# decide when to close, exactly as for a web request (onboarding/sync/tasks.py).
+CELERY_DB_REUSE_MAX = 1_000_000
 # When the broker is down while staff save, publishing gives up quickly: the outbox
 # row is committed and the beat sweep enqueues it once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

@@ -12,6 +12,8 @@ class Handler:
     supports_lookup = True  # False: an unknown create outcome needs a person, not a guess
     supports_delete = True
     delete_refusal = "This platform has no API to delete it."
+    # The model field holding the parent (loaded with the object in one query).
+    parent_field: str | None = None
 
     def rank(self, obj) -> int:
         """Sync order: 0 goes first (a building), higher waits for its parent."""
@@ -19,7 +21,7 @@ class Handler:
 
     def parent(self, obj):
         """The object whose remote id this one needs first, or None."""
-        return None
+        return getattr(obj, self.parent_field) if self.parent_field else None
 
     def dependants(self, obj) -> list:
         """[(model, queryset of pks)] that wait for this object's remote id."""

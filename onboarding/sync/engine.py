@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models import BooleanField, Case, Q, Value, When
 from django.utils import timezone
 
@@ -73,8 +74,7 @@ def claimable(now) -> Q:
 def remote_id_of(instance, provider: str) -> str:
     return (
         SyncRecord.objects.filter(
-            content_type__model=instance._meta.model_name,
-            content_type__app_label=instance._meta.app_label,
+            content_type=ContentType.objects.get_for_model(type(instance)),  # cached
             object_id=instance.pk,
             provider=provider,
         )
@@ -86,14 +86,17 @@ def remote_id_of(instance, provider: str) -> str:
 
 def run(record_id: int) -> Outcome | None:
     """Push one row if it is due; None when there was nothing to do."""
-    record = SyncRecord.objects.select_related("content_type").filter(pk=record_id).first()
+    record = SyncRecord.objects.filter(pk=record_id).first()
     if record is None or record.state not in (State.PENDING, State.IN_FLIGHT):
         return None
-    model = record.content_type.model_class()
-    obj = model._default_manager.filter(pk=record.object_id).first()
+    model = ContentType.objects.get_for_id(record.content_type_id).model_class()
+    handler = registry.handler(record.provider, model)
+    objects = model._default_manager
+    if handler.parent_field:
+        objects = objects.select_related(handler.parent_field)
+    obj = objects.filter(pk=record.object_id).first()
     if obj is None:  # deleted meanwhile; its rows go with it
         return None
-    handler = registry.handler(record.provider, model)
 
     parent_id = None
     parent = handler.parent(obj) if record.operation == Operation.UPSERT else None
@@ -122,8 +125,9 @@ def run(record_id: int) -> Outcome | None:
     attempt = _Attempt(record, obj, handler, parent_id)
     with recorder.collecting() as calls:
         attempt.perform()
-    recorder.save(calls, record.provider, record)
-    return attempt.finish(token)
+    with transaction.atomic():  # one commit for the call log and the outcome
+        recorder.save(calls, record.provider, record)
+        return attempt.finish(token)
 
 
 def _wait_for(record: SyncRecord, parent) -> Outcome:

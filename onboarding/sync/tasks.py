@@ -4,7 +4,9 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
+from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -13,6 +15,14 @@ from .models import ApiCall, ProviderConnection, SyncRecord
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 5000
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _tidy_connections(**kwargs) -> None:
+    """Each task is like a request: drop a connection that is broken or past
+    CONN_MAX_AGE, keep a healthy one (see CELERY_DB_REUSE_MAX in settings)."""
+    close_old_connections()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -28,11 +28,10 @@ def make_client(connection) -> ZaehlerfreundeClient:
 
 
 class SpaceHandler(Handler):
+    parent_field = "parent"
+
     def rank(self, space: Space) -> int:
         return 0 if space.is_building else 1
-
-    def parent(self, space: Space):
-        return space.parent
 
     def dependants(self, space: Space):
         return [
@@ -80,11 +79,10 @@ class SpaceHandler(Handler):
 
 
 class DeviceHandler(Handler):
+    parent_field = "space"
+
     def rank(self, device: Device) -> int:
         return 2
-
-    def parent(self, device: Device):
-        return device.space
 
     def payload(self, device: Device, parent_id: str | None) -> dict:
         payload = {
@@ -122,6 +120,8 @@ class DeviceHandler(Handler):
 
 
 class InviteHandler(Handler):
+    parent_field = "space"
+
     supports_lookup = False
     supports_delete = False
     delete_refusal = (
@@ -131,9 +131,6 @@ class InviteHandler(Handler):
 
     def rank(self, invite: Invite) -> int:
         return 2
-
-    def parent(self, invite: Invite):
-        return invite.space
 
     def payload(self, invite: Invite, parent_id: str | None) -> dict:
         return {"sendInviteEmail": invite.send_invite_email, "userEmail": invite.email}
