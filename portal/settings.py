@@ -143,7 +143,10 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A few messages ahead per worker process: the next push starts the moment one ends
+# (a polling broker would otherwise sleep between tasks). Losing them with a killed
+# worker costs nothing: the rows, not the messages, say what is due.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fix-up closes the database connection around every task unless told
 # to reuse it; we reuse it and let Django's own rules (CONN_MAX_AGE, health checks)
