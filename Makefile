@@ -18,8 +18,9 @@ run: $(STAMP)
 	$(BIN)/python manage.py ensure_demo_staff
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho -f Procfile.dev start
 
+# The tests keep their own var/ (SQLite file, broker folder), apart from a running portal.
 test: $(STAMP)
-	$(BIN)/pytest
+	VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,4 +31,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync_bench.py
 
 clean:
-	rm -rf var/broker var/test-portal.sqlite3*
+	rm -rf var/broker var/test
