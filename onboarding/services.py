@@ -28,6 +28,8 @@ def save(obj, *, validate: bool = True):
     if validate:
         obj.full_clean()
     with transaction.atomic():
+        if obj.pk and _deletion_requested(obj):  # staff deleted it in another tab meanwhile
+            raise ValueError(f"{obj} is being deleted and cannot be changed.")
         moved = isinstance(obj, Space) and obj.is_building and _address_changed(obj)
         obj.save()
         changed = [obj]
@@ -36,6 +38,11 @@ def save(obj, *, validate: bool = True):
             changed += list(obj.units.select_related("parent"))
         outbox.mark_pending(changed)
     return obj
+
+
+def _deletion_requested(obj) -> bool:
+    rows = type(obj)._default_manager.select_for_update().filter(pk=obj.pk)
+    return rows.filter(deletion_requested_at__isnull=False).exists()
 
 
 def _address_changed(building: Space) -> bool:
@@ -109,10 +116,13 @@ def retry(records) -> int:
     rows = SyncRecord.objects.filter(
         pk__in=[r.pk for r in records], state__in=RETRYABLE
     ).select_related("content_type")
+    # Only once staff were told "ask the tenant" (needs attention), never while the row
+    # is still retrying on its own: then a blind resend could e-mail the tenant twice.
     blind = [
         r.pk
         for r in rows
-        if not registry.handler(r.provider, r.content_type.model_class()).supports_lookup
+        if r.state == State.NEEDS_ATTENTION
+        and not registry.handler(r.provider, r.content_type.model_class()).supports_lookup
     ]
     with transaction.atomic():
         ids = list(rows.values_list("pk", flat=True))

@@ -76,7 +76,8 @@ def make_session(read_retries: int = 2) -> requests.Session:
         backoff_factor=0.3,
         status_forcelist=(502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}),
-        respect_retry_after_header=True,
+        # A long Retry-After is the outbox's to wait (in the database), not a worker's.
+        respect_retry_after_header=False,
         raise_on_status=False,
     )
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)

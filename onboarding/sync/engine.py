@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import BooleanField, Case, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 
 from providers import registry
@@ -85,71 +85,73 @@ def remote_id_of(instance, provider: str) -> str:
 
 
 def run(record_id: int) -> Outcome | None:
-    """Push one row if it is due; None when there was nothing to do."""
-    record = SyncRecord.objects.filter(pk=record_id).first()
-    if record is None or record.state not in (State.PENDING, State.IN_FLIGHT):
+    """Push one row if it is due; None when there was nothing to do.
+
+    The row is claimed first and read after, so what this worker acts on is what the
+    row says while it holds the claim; a staff save from then on makes the row pending
+    again, which `finish` notices.
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    claimed = SyncRecord.objects.filter(claimable(now), pk=record_id).update(
+        state=State.IN_FLIGHT,
+        claim_token=token,
+        claimed_at=now,
+        queued_at=None,  # its message is consumed: if we die here, the sweep re-enqueues
+    )
+    if not claimed:
         return None
+    record = SyncRecord.objects.get(pk=record_id)
     model = ContentType.objects.get_for_id(record.content_type_id).model_class()
     handler = registry.handler(record.provider, model)
     objects = model._default_manager
     if handler.parent_field:
         objects = objects.select_related(handler.parent_field)
     obj = objects.filter(pk=record.object_id).first()
-    if obj is None:  # deleted meanwhile; its rows go with it
+    if obj is None:  # deleted meanwhile; its rows went with it
         return None
 
-    parent_id = None
-    parent = handler.parent(obj) if record.operation == Operation.UPSERT else None
-    if parent is not None:
-        parent_id = remote_id_of(parent, record.provider)
-        if not parent_id:
-            return _wait_for(record, parent)
+    parent = handler.parent(obj)
+    parent_id = remote_id_of(parent, record.provider) if parent is not None else None
+    if parent is not None and not parent_id and record.operation == Operation.UPSERT:
+        return _wait_for(record, parent, token)
 
-    now = timezone.now()
-    token = uuid.uuid4()
-    claimed = SyncRecord.objects.filter(claimable(now), pk=record.pk).update(
-        state=State.IN_FLIGHT,
-        claim_token=token,
-        claimed_at=now,
-        queued_at=None,  # its message is consumed: if we die here, the sweep re-enqueues
-        # Written ahead: if this worker dies inside a create, the next one knows.
-        outcome_unknown=Case(
-            When(Q(remote_id="") | Q(outcome_unknown=True), then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
-    )
-    if not claimed:
-        return None
-
-    attempt = _Attempt(record, obj, handler, parent_id)
+    attempt = _Attempt(record, obj, handler, parent_id, token)
     with recorder.collecting() as calls:
         attempt.perform()
     with transaction.atomic():  # one commit for the call log and the outcome
         recorder.save(calls, record.provider, record)
-        return attempt.finish(token)
+        return attempt.finish()
 
 
-def _wait_for(record: SyncRecord, parent) -> Outcome:
-    """A unit waits for its building: no attempt counted, looked at again soon."""
+def _wait_for(record: SyncRecord, parent, token: uuid.UUID) -> Outcome:
+    """A unit waits for its building: no attempt counted; its building's sync hands it
+    over, the sweep is the safety net."""
     wait = timedelta(seconds=settings.SYNC_DEPENDENCY_WAIT_SECONDS)
-    SyncRecord.objects.filter(pk=record.pk, state=State.PENDING, claim_token__isnull=True).update(
+    SyncRecord.objects.filter(pk=record.pk, claim_token=token).update(
+        state=State.PENDING,
+        claim_token=None,
+        claimed_at=None,
         not_before=timezone.now() + wait,
-        queued_at=None,
         last_error=f"Waiting for {parent} to reach {registry.label(record.provider)}.",
     )
     return Outcome(State.PENDING)
 
 
+class ClaimLost(Exception):
+    """Another worker took the row over (ours was presumed dead): stop, send nothing."""
+
+
 class _Attempt:
-    def __init__(self, record: SyncRecord, obj, handler, parent_id: str | None):
+    def __init__(self, record: SyncRecord, obj, handler, parent_id: str | None, token):
         self.record = record
+        self.token = token
         self.obj = obj
         self.handler = handler
         self.parent_id = parent_id
         self.client = registry.client(record.provider)
         self.remote_id = record.remote_id
-        self.unknown = record.outcome_unknown  # as it was before our claim
+        self.unknown = record.outcome_unknown
         self.sent_hash = record.payload_hash
         self.fields: dict = {}
         self.created = False  # by this attempt (or adopted): its dependants may go now
@@ -162,6 +164,8 @@ class _Attempt:
                 self._delete()
             else:
                 self._upsert()
+        except ClaimLost:
+            self.fields = {}
         except TransientError as exc:
             self._transient(exc)
         except AuthError as exc:
@@ -176,10 +180,7 @@ class _Attempt:
         payload = self.handler.payload(self.obj, self.parent_id)
         digest = payload_hash(payload)
         if not self.remote_id and self.unknown:
-            self.remote_id = self._find(payload) or ""
-            self.unknown = False  # looked: it is there (adopted) or it is not
-            if self.remote_id:
-                self._created(digest)
+            self._adopt_earlier_create(payload)
         if not self.remote_id:
             self._create(payload)
             self._created(digest)
@@ -188,7 +189,21 @@ class _Attempt:
             self.sent_hash = digest
         self._settle(State.SYNCED, "")
 
+    def _adopt_earlier_create(self, payload: dict) -> None:
+        """An earlier create got no answer: look for what it sent (staff may have changed
+        the object since), then for the object as it is now."""
+        earlier = self.record.attempt_payload or payload
+        for candidate in (earlier, payload) if earlier != payload else (payload,):
+            self.remote_id = self._find(candidate) or ""
+            if self.remote_id:
+                # What the platform holds is what that create sent: if the object has
+                # changed since, the update below sends the difference.
+                self._created(payload_hash(candidate))
+                break
+        self.unknown = False  # looked: adopted, or it is not there
+
     def _create(self, payload: dict) -> None:
+        self._write_ahead(payload)
         try:
             self.remote_id = self.handler.create(self.client, self.obj, payload, self.parent_id)
         except TransientError as exc:
@@ -199,6 +214,15 @@ class _Attempt:
             raise
         self.unknown = False
 
+    def _write_ahead(self, payload: dict) -> None:
+        """Before a create leaves: note it (if this worker dies in the call, the next one
+        looks before creating again) and renew the claim, or stop if it was taken over."""
+        renewed = SyncRecord.objects.filter(pk=self.record.pk, claim_token=self.token).update(
+            outcome_unknown=True, attempt_payload=payload, claimed_at=timezone.now()
+        )
+        if not renewed:
+            raise ClaimLost
+
     def _created(self, digest: str) -> None:
         self.handler.after_create(self.obj, self.remote_id)
         self.sent_hash = digest
@@ -208,8 +232,11 @@ class _Attempt:
         return self.handler.find_existing(self.client, self.obj, payload, self.parent_id)
 
     def _delete(self) -> None:
-        if not self.remote_id and self.unknown:
-            self.remote_id = self._find(self.handler.payload(self.obj, self.parent_id)) or ""
+        # parent_id is "" when the parent never reached the platform: then neither did this.
+        if not self.remote_id and self.unknown and self.parent_id != "":
+            payload = self.record.attempt_payload or self.handler.payload(self.obj, self.parent_id)
+            with suppress(NotFoundError):  # its parent is gone there: so is it
+                self.remote_id = self._find(payload) or ""
         self.unknown = False
         if self.remote_id:
             with suppress(NotFoundError):  # already gone: that is what we wanted
@@ -261,7 +288,7 @@ class _Attempt:
         self.client.tokens.forget()
         self._settle(State.PENDING, message, not_before=timezone.now() + AUTH_PAUSE, queued_at=None)
 
-    def finish(self, token: uuid.UUID) -> Outcome:
+    def finish(self) -> Outcome:
         learnt = {
             "remote_id": self.remote_id,
             "outcome_unknown": self.unknown,
@@ -269,7 +296,10 @@ class _Attempt:
             "claim_token": None,
             "claimed_at": None,
         }
-        mine = SyncRecord.objects.filter(pk=self.record.pk, claim_token=token)
+        if not self.fields:
+            log.warning("sync record %s: claim lost to another worker", self.record.pk)
+            return Outcome(State.IN_FLIGHT)
+        mine = SyncRecord.objects.filter(pk=self.record.pk, claim_token=self.token)
         state = self.fields["state"]
         follow_up: list[int] = []
         if mine.filter(state=State.IN_FLIGHT).update(**learnt, **self.fields):

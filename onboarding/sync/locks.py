@@ -13,6 +13,8 @@ from functools import cache
 
 from django.conf import settings
 
+from providers.errors import TransientError
+
 LOCK_TIMEOUT_SECONDS = 60  # longer than any token call may take
 _local_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
@@ -28,8 +30,17 @@ def _redis():
 @contextmanager
 def shared_lock(name: str):
     if settings.REDIS_URL:
-        with _redis().lock(f"portal:lock:{name}", timeout=LOCK_TIMEOUT_SECONDS):
+        lock = _redis().lock(
+            f"portal:lock:{name}",
+            timeout=LOCK_TIMEOUT_SECONDS,
+            blocking_timeout=LOCK_TIMEOUT_SECONDS,
+        )
+        if not lock.acquire():
+            raise TransientError(f"{name}: lock still held after {LOCK_TIMEOUT_SECONDS} s")
+        try:
             yield
+        finally:
+            lock.release()
         return
     with _guard:
         lock = _local_locks.setdefault(name, threading.Lock())

@@ -40,6 +40,9 @@ class SyncRecord(models.Model):
     # Set when a create left us without an answer (timeout, 5xx, a worker killed
     # mid-call): before creating again, look for the object on the platform.
     outcome_unknown = models.BooleanField(default=False)
+    # What the last create sent, so a lookup after an unknown outcome searches for the
+    # object as it was sent, not as staff may have changed it since.
+    attempt_payload = models.JSONField(null=True, blank=True)
     payload_hash = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
