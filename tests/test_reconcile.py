@@ -81,3 +81,21 @@ def test_retry_while_an_invite_still_retries_on_its_own_keeps_it_careful(sandbox
     invite.sync_records.update(state=State.NEEDS_ATTENTION)
     services.retry([row_of(invite)])
     assert not row_of(invite).outcome_unknown  # staff chose to send it again
+
+
+def test_a_worker_whose_claim_was_taken_over_sends_no_create(sandbox, portal):
+    import uuid
+
+    from onboarding.models import Space
+    from onboarding.sync import engine
+    from providers import registry
+
+    home = building()
+    row = row_of(home)
+    # This worker was presumed dead and another took the row: the row's claim is not ours.
+    SyncRecord.objects.filter(pk=row.pk).update(state=State.IN_FLIGHT, claim_token=uuid.uuid4())
+    handler = registry.handler("zaehlerfreunde", Space)
+    late = engine._Attempt(row, home, handler, None, token=uuid.uuid4())
+    late.perform()
+    assert late.finish().state == State.IN_FLIGHT  # left to the worker that holds it
+    assert sandbox.requests_to("POST /spaces") == 0
