@@ -78,3 +78,14 @@ def test_api_calls_older_than_the_retention_are_pruned(settings):
                                method="GET", path="/spaces", status=200, duration_ms=5)  # fmt: skip
     assert prune_api_calls() == 2
     assert ApiCall.objects.count() == 2
+
+
+def test_our_choices_are_values_zaehlerfreunde_accepts():
+    # The models' choices are sent to Zählerfreunde as they are: a new choice must be one
+    # its spec knows, or every object using it would fail there.
+    from onboarding.models import DeviceType, Medium, SpaceCategory
+    from providers.zaehlerfreunde import client
+
+    assert set(SpaceCategory.values) <= set(client.SPACE_CATEGORIES)
+    assert set(DeviceType.values) <= set(client.DEVICE_TYPES)
+    assert set(Medium.values) <= set(client.DEVICE_MEDIA)

@@ -31,7 +31,6 @@ DEVICE_TYPES = (
     "HEATING_METER RLM_METER SMART_CAR BATTERY"
 ).split()
 DEVICE_MEDIA = ["ELECTRICITY", "GAS", "WATER", "HEATING"]
-READING_STATUSES = ["REAL", "PRELIMINARY", "SUBSTITUTE"]
 
 
 def describe_error(response: requests.Response) -> str:
