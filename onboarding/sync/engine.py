@@ -17,7 +17,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -119,9 +118,10 @@ def run(record_id: int) -> Outcome | None:
     attempt = _Attempt(record, obj, handler, parent_id, token)
     with recorder.collecting() as calls:
         attempt.perform()
-    with transaction.atomic():  # one commit for the call log and the outcome
-        recorder.save(calls, record.provider, record)
-        return attempt.finish()
+    # No transaction around these two: if we die between them the row stays in flight
+    # and is reconciled like any lost worker's, and PostgreSQL saves two round trips.
+    recorder.save(calls, record.provider, record)
+    return attempt.finish()
 
 
 def _wait_for(record: SyncRecord, parent, token: uuid.UUID) -> Outcome:
