@@ -74,13 +74,8 @@ def delete(obj) -> bool:
         # Rows that never reached a platform have nothing to undo there.
         SyncRecord.objects.filter(pk__in=[r.pk for r in rows if r not in remote]).delete()
         ids = [r.pk for r in remote]
-        SyncRecord.objects.filter(pk__in=ids).update(
-            operation=SyncRecord.Operation.DELETE,
-            state=State.PENDING,
-            not_before=timezone.now(),
-            queued_at=timezone.now(),
-            attempts=0,
-            last_error="",
+        outbox.make_due(
+            SyncRecord.objects.filter(pk__in=ids), operation=SyncRecord.Operation.DELETE
         )
         transaction.on_commit(lambda: outbox.enqueue(ids))
     return False
@@ -126,8 +121,7 @@ def retry(records) -> int:
     ]
     with transaction.atomic():
         ids = list(rows.values_list("pk", flat=True))
-        now = timezone.now()
-        rows.update(state=State.PENDING, not_before=now, queued_at=now, attempts=0, last_error="")
+        outbox.make_due(rows)
         SyncRecord.objects.filter(pk__in=blind).update(outcome_unknown=False)
         transaction.on_commit(lambda: outbox.enqueue(ids))
     return len(ids)

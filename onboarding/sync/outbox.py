@@ -69,13 +69,9 @@ def _upsert_rows(model, objs: list, provider: str) -> dict[int, int]:
         batch_size=500,
     )
     if existing:
-        SyncRecord.objects.filter(pk__in=existing.values()).update(
-            state=State.PENDING,
+        make_due(
+            SyncRecord.objects.filter(pk__in=existing.values()),
             operation=SyncRecord.Operation.UPSERT,
-            not_before=now,
-            queued_at=now,
-            attempts=0,
-            last_error="",
         )
     return existing | {row.object_id: row.pk for row in created}
 
@@ -110,6 +106,15 @@ def _ready(rows: dict[int, int], objs: list, provider: str) -> list[int]:
         # Not in the broker: the parent's sync hands them over; the sweep is the net.
         SyncRecord.objects.filter(pk__in=waiting).update(queued_at=None)
     return ready
+
+
+def make_due(rows, **changes) -> int:
+    """Make the rows pending and due now, their attempts and last error cleared; the
+    caller enqueues them once its transaction commits."""
+    now = timezone.now()
+    return rows.update(
+        state=State.PENDING, not_before=now, queued_at=now, attempts=0, last_error="", **changes
+    )
 
 
 def enqueue(record_ids: list[int], countdown: float | None = None) -> int:
