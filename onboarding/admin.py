@@ -29,6 +29,7 @@ from .models import (
     Invite,
     Meter,
     ProviderConnection,
+    Resource,
     Space,
     SyncRecord,
     TenantUser,
@@ -543,6 +544,25 @@ class VehicleAdmin(SyncedAdmin):
     list_select_related = ("tenant",)
     autocomplete_fields = ("tenant",)
     extra_readonly = (*SyncedAdmin.extra_readonly, "vehicle_id")
+
+
+@admin.register(Resource)
+class ResourceAdmin(SyncedAdmin):
+    list_display = (
+        "kind",
+        "brand",
+        "model",
+        "capacity",
+        "heating_elements",
+        "tenant",
+        "sync_summary",
+        "deletion_state",
+    )
+    list_filter = ("kind",)
+    search_fields = ("brand", "model", "resource_id", "tenant__name", "tenant__email")
+    list_select_related = ("tenant",)
+    autocomplete_fields = ("tenant",)
+    extra_readonly = (*SyncedAdmin.extra_readonly, "resource_id")
 
 
 # --- the outbox, the call log, the connections: read-only -----------------------------

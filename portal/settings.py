@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     # are served is SERVE_SANDBOXES.
     "providers.sandbox_kit",
     "providers.zaehlerfreunde.sandbox",
+    "providers.spark.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -277,7 +278,10 @@ PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
     "zaehlerfreunde": {},
     "smartme": {},
     "climkit": {},
-    "spark": {},
+    # SPARK_TOKEN_URL: the identity server, separate from the API. SPARK_PATHS: JSON
+    # {"name": "/path/{id}"} replacing paths of providers/spark/client.py's PATHS, where
+    # the API moved beyond the guide. SPARK_WEBHOOK_FIELDS: "current" or "guide" body.
+    "spark": {"token_url": "", "paths": "", "webhook_fields": "current", "scope": ""},
     "zevvy": {},
 }
 PROVIDER_CONFIG = {

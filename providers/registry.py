@@ -42,6 +42,14 @@ PLATFORMS = {
         sync_module="providers.zaehlerfreunde.sync",
         sandbox_urls="providers.zaehlerfreunde.sandbox.urls",
     ),
+    "spark": Platform(
+        name="spark",
+        label="Volue Spark",
+        sandbox_path="/sandbox/spark/energy-coordination/v1",
+        sync_module="providers.spark.sync",
+        sandbox_urls="providers.spark.sandbox.urls",
+        sandbox_options={"token_url": "{sandbox}/identity/connect/token"},
+    ),
 }
 KNOWN = ("zaehlerfreunde", "smartme", "climkit", "spark", "zevvy")
 

@@ -90,7 +90,7 @@ class ClientCredentials:
             session=_ThroughTransport(self.http, self.path),
             client_id=self.client_id,
             client_secret=self.client_secret,
-            token_endpoint_auth_method="client_secret_post",
+            token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
             scope=self.scope,
         )
         oauth.register_compliance_hook("access_token_response", self._judge)
@@ -148,8 +148,7 @@ class ClientCredentials:
             )
         if not isinstance(body, dict) or not body.get("access_token"):
             raise TransientError(
-                f"{self.label} answered {status} without an access token: "
-                f"{first_words(response)}",
+                f"{self.label} answered {status} without an access token: {first_words(response)}",
                 status=status,
             )
         token_type = str(body.get("token_type") or "Bearer")

@@ -19,7 +19,7 @@ from .views import PLATFORM, meter_json, resource_json, user_json, webhook_json
 from .webhooks import delivery_json
 
 API_PATH = "energy-coordination/v1"
-TOKEN_PATH = "identity/connect/token"
+TOKEN_PATH = "identity/connect/token"  # noqa: S105 - a path
 
 
 def users_with_holdings() -> list[dict]:

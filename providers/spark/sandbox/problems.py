@@ -103,4 +103,6 @@ def parse_json(request, *, required: bool = True):
     try:
         return json.loads(request.body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Answer(validation_problem({"$": [f"The JSON value could not be parsed: {exc}"]}))
+        raise Answer(
+            validation_problem({"$": [f"The JSON value could not be parsed: {exc}"]})
+        ) from exc

@@ -101,7 +101,9 @@ class Checker:
                 self.add(path, f"The {key} field is required.")
             return default
         if value not in allowed:
-            self.add(path, f"'{value}' is not a valid {key}; use one of {', '.join(sorted(allowed))}.")
+            self.add(
+                path, f"'{value}' is not a valid {key}; use one of {', '.join(sorted(allowed))}."
+            )
             return default
         return value
 
@@ -201,7 +203,11 @@ def check_webhook(data) -> tuple[dict, dict]:
     body = c.obj(data, "$") or {}
     guide_form = "url" in body and "webhookUrl" not in body
     clean = {
-        "url": _http_url(c, body.get("url" if guide_form else "webhookUrl"), "url" if guide_form else "webhookUrl"),
+        "url": _http_url(
+            c,
+            body.get("url" if guide_form else "webhookUrl"),
+            "url" if guide_form else "webhookUrl",
+        ),
         "secret": c.text(body, "webhookSecret", "webhookSecret", required=False, limit=500),
         "name": c.text(body, "name", "name", required=False),
         "notification_types": [],
@@ -265,7 +271,10 @@ def check_report(data) -> tuple[dict, dict]:
 def check_paging(query) -> tuple[dict, int, int]:
     errors: dict[str, list[str]] = {}
     values = {}
-    for name, default, low, high in (("page", 1, 1, 1_000_000), ("pageSize", 100, 1, MAX_PAGE_SIZE)):
+    for name, default, low, high in (
+        ("page", 1, 1, 1_000_000),
+        ("pageSize", 100, 1, MAX_PAGE_SIZE),
+    ):
         raw = query.get(name)
         try:
             value = default if raw in (None, "") else int(raw)

@@ -154,7 +154,10 @@ def token(request):
         )
     scope = form.get("scope", "").split()
     if any(s not in auth.SCOPES for s in scope):
-        return oauth_refusal("invalid_scope", f"Unknown scope; this client may ask for {', '.join(sorted(auth.SCOPES))}.")
+        return oauth_refusal(
+            "invalid_scope",
+            f"Unknown scope; this client may ask for {', '.join(sorted(auth.SCOPES))}.",
+        )
     answer = {
         "access_token": auth.issue_token(),
         "expires_in": int(auth.TOKEN_LIFETIME.total_seconds()),
@@ -206,11 +209,10 @@ def user_detail(request, user_id):
     if request.method == "DELETE":
         user.delete()  # with its meters and resources (module docstring)
         return no_content()
-    if request.method == "POST":
-        # Spark's user docs: "Updating a User: POST /users/:id". A user has no fields of
-        # the guide's to change, so an object is accepted and the user stays as it is.
-        if not isinstance(parse_json(request, required=False), dict):
-            return validation_problem({"$": ["The JSON value must be an object."]})
+    # Spark's user docs: "Updating a User: POST /users/:id". A user has no fields of the
+    # guide's to change, so an object is accepted and the user stays as it is.
+    if request.method == "POST" and not isinstance(parse_json(request, required=False), dict):
+        return validation_problem({"$": ["The JSON value must be an object."]})
     return ok(user_json(user))
 
 
