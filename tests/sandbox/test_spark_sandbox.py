@@ -10,9 +10,11 @@ import uuid
 import pytest
 import requests
 
-from ..spark_fixtures import API, TOKEN, Answer, loopback, spark  # noqa: F401 - fixtures
+from ..loopback import Answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
+API = "/sandbox/spark/energy-coordination/v1"
+TOKEN = "/sandbox/spark/identity/connect/token"
 FORM = {"grant_type": "client_credentials", "client_id": "portal-sandbox"}
 METER = {
     "address": {"street": "Lindenstrasse 5", "city": "Zürich", "zipCode": "8004"},
@@ -322,13 +324,15 @@ def test_control_needs_the_token_or_staff(spark, live_server):
     assert requests.post(f"{spark.control}/reset", timeout=10).status_code == 403
 
 
-def test_trainer_page_lists_users_with_meters_vehicles_and_resources(api, spark, client,
-                                                                     django_user_model):  # fmt: skip
+def test_trainer_page_lists_users_with_their_meters_vehicles_resources(
+    api, spark, client, django_user_model
+):
     user = new_user(api)
     post(api, f"/users/{user}/meters", METER)
     post(api, f"/users/{user}/vehicles", VEHICLE)
     post(api, f"/users/{user}/resources", TANK)
-    assert client.get("/sandbox/spark/", HTTP_ACCEPT="text/html").status_code == 302  # login
+    login = client.get("/sandbox/spark/", HTTP_ACCEPT="text/html")
+    assert login.status_code == 302
 
     staff = django_user_model.objects.create_user("trainer", password="pw", is_staff=True)
     client.force_login(staff)

@@ -1,17 +1,10 @@
-"""Fixtures of the Spark tests: the sandbox's control side, and a small loopback HTTP
-server that records what it receives and answers as scripted (a webhook receiver, or a
-stand-in for another vendor's OAuth server). Import the fixtures into a test module."""
+"""A small loopback HTTP server that records what it receives and answers as scripted: a
+webhook receiver, or a stand-in for another vendor's OAuth server or API (the `loopback`
+fixture of conftest.py)."""
 
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
-
-from .conftest import SandboxControl
-
-API = "/sandbox/spark/energy-coordination/v1"
-TOKEN = "/sandbox/spark/identity/connect/token"
 
 
 @dataclass
@@ -68,16 +61,3 @@ class LoopbackServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture
-def spark(portal, live_server) -> SandboxControl:
-    """The Spark sandbox's control side; the portal's settings point at the live server."""
-    return SandboxControl(live_server.url, "spark")
-
-
-@pytest.fixture
-def loopback():
-    server = LoopbackServer()
-    yield server
-    server.stop()
