@@ -97,6 +97,8 @@ class ClientCredentials:
         try:
             answer = oauth.fetch_token(self.token_url, grant_type="client_credentials")
         except TransientError as exc:
+            if exc.status is not None:  # the server answered: _judge said why
+                raise
             where = urlsplit(self.token_url).netloc
             reason = "unreachable" if not exc.request_may_have_arrived else "gave no answer"
             raise TransientError(
