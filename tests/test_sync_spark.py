@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from onboarding import services
@@ -280,6 +281,35 @@ def test_deletes_go_to_spark_first(spark, only_spark):
     assert not TenantUser.objects.filter(pk=ana.pk).exists()
     state = spark.state()
     assert [state["counts"][k] for k in ("users", "meters", "vehicles", "resources")] == [0] * 4
+
+
+def test_admin_shows_spark_per_object_with_filter_retry_and_calls(spark, only_spark, admin_client):
+    ana = household()
+    meter = ana.meters.get()
+    meter.meter_point_id = ""
+    services.save(meter, validate=False)
+    sync()
+    for model, obj in (
+        (TenantUser, ana),
+        (Meter, meter),
+        (Vehicle, ana.vehicles.first()),
+        (Resource, ana.resources.first()),
+    ):
+        opts = model._meta
+        listing = admin_client.get(reverse(f"admin:onboarding_{opts.model_name}_changelist"))
+        state = "failed" if obj == meter else "synced"
+        assert f"Volue Spark: {state}" in listing.content.decode()
+        change = admin_client.get(reverse(f"admin:onboarding_{opts.model_name}_change",
+                                          args=[obj.pk])).content.decode()  # fmt: skip
+        assert "Volue Spark" in change and "POST" in change  # its row, its recent calls
+
+    meters = reverse("admin:onboarding_meter_changelist")
+    assert "CH10123" not in admin_client.get(meters + "?sync=synced").content.decode()
+    meter.meter_point_id = "CH-2"
+    meter.save()  # fixed behind the outbox's back; staff press Retry
+    admin_client.post(meters, {"action": "retry_sync", "_selected_action": [meter.pk]})
+    sync()
+    assert row_of(meter).state == State.SYNCED
 
 
 def test_check_providers_spark(spark, only_spark, portal):
