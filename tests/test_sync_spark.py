@@ -6,6 +6,7 @@ from contextlib import suppress
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -325,6 +326,9 @@ def test_check_providers_spark(spark, only_spark, portal):
         ("SPARK_CLIENT_ID", "", "no client id or client secret is configured"),
         ("SPARK_TOKEN_URL", "http://127.0.0.1:1/connect/token",
          "Spark's identity server at 127.0.0.1:1 unreachable"),
+        ("SPARK_PATHS", "{vehicle: x}", "the Spark settings are invalid: SPARK_PATHS is not JSON"),
+        ("SPARK_PATHS", '{"vehicel": "/x"}', "unknown Spark path names: vehicel"),
+        ("SPARK_WEBHOOK_FIELDS", "both", "webhook_fields must be one of current, guide"),
     ],
 )  # fmt: skip
 def test_check_providers_spark_says_what_is_wrong_in_one_sentence(
@@ -352,3 +356,28 @@ def test_check_providers_spark_says_what_is_wrong_in_one_sentence(
     assert done.returncode == 1
     assert sentence in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+# --- the Resource model ------------------------------------------------------------------
+
+
+def test_resource_fields_are_checked_with_messages_staff_can_act_on(only_spark):
+    ana = tenant()
+    battery = Resource(tenant=ana, kind=Resource.Kind.BATTERY, heating_elements="1750")
+    with pytest.raises(ValidationError) as wrong_kind:
+        battery.full_clean()
+    assert "Only hot-water tanks and electric boilers" in str(wrong_kind.value)
+
+    tank = Resource(tenant=ana, kind=Resource.Kind.HOT_WATER_TANK, heating_elements="1750; 2kW")
+    with pytest.raises(ValidationError) as wrong_format:
+        tank.full_clean()
+    assert "in watts" in str(wrong_format.value)
+
+    tank.heating_elements = " 1750 ,1250"
+    tank.capacity = 0
+    with pytest.raises(ValidationError, match="capacity"):
+        tank.full_clean()
+    tank.capacity = 300
+    tank.full_clean()
+    assert tank.heating_element_watts == [1750, 1250]
+    assert str(tank) == "Hot-water tank"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
-from ..errors import PermanentError, TransientError
+from ..errors import AuthError, PermanentError, TransientError
 from ..http import CallRecord, HttpTransport, raise_for_status
 from ..tokens import MemoryTokenStore, Token, TokenStore
 from .identity import ClientCredentials, first_words
@@ -124,9 +124,14 @@ class SparkClient:
         self.tokens = token_store or MemoryTokenStore()
         self.paths = {**PATHS, **(paths or {})}
         self.webhook_fields = webhook_fields
+        # Set by whoever built the client from bad settings: every call then refuses with
+        # this sentence (as an AuthError: the platform cannot be used until it is fixed).
+        self.settings_error = ""
 
     # --- auth ---------------------------------------------------------------------------
     def fetch_token(self) -> Token:
+        if self.settings_error:
+            raise AuthError(self.settings_error)
         return self.identity.fetch()
 
     def _token(self) -> Token:

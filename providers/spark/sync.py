@@ -18,7 +18,6 @@ its key, and a 409 that still comes is answered the same way.
 import json
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from onboarding.models import Meter, Resource, TenantUser, Vehicle
 
@@ -35,18 +34,31 @@ OWNER = "_owner"
 
 def make_client(connection, *, token_store, on_call) -> SparkClient:
     options = connection.options
-    return SparkClient(
+    common = {
+        "token_store": token_store,
+        "on_call": on_call,
+        "timeout": (settings.PROVIDER_CONNECT_TIMEOUT_SECONDS, settings.PROVIDER_TIMEOUT_SECONDS),
+        "scope": options.get("scope") or None,
+    }
+    args = (
         connection.base_url,
         options.get("token_url", ""),
         connection.client_id,
         connection.client_secret,
-        token_store=token_store,
-        on_call=on_call,
-        timeout=(settings.PROVIDER_CONNECT_TIMEOUT_SECONDS, settings.PROVIDER_TIMEOUT_SECONDS),
-        paths=_paths(options.get("paths", "")),
-        webhook_fields=options.get("webhook_fields") or "current",
-        scope=options.get("scope") or None,
     )
+    try:
+        return SparkClient(
+            *args,
+            paths=_paths(options.get("paths", "")),
+            webhook_fields=options.get("webhook_fields") or "current",
+            **common,
+        )
+    except ValueError as exc:
+        # Bad settings stop Spark with one sentence (sync rows, check_providers), not a
+        # stack trace in every worker.
+        client = SparkClient(*args, **common)
+        client.settings_error = f"the Spark settings are invalid: {exc}"
+        return client
 
 
 def _paths(text: str) -> dict[str, str]:
@@ -55,9 +67,9 @@ def _paths(text: str) -> dict[str, str]:
     try:
         paths = json.loads(text)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"SPARK_PATHS is not JSON: {exc}") from exc
+        raise ValueError(f"SPARK_PATHS is not JSON ({exc})") from exc
     if not isinstance(paths, dict) or not all(isinstance(v, str) for v in paths.values()):
-        raise ImproperlyConfigured('SPARK_PATHS must be a JSON object {"name": "/path"}.')
+        raise ValueError('SPARK_PATHS must be a JSON object {"name": "/path", ...}')
     return paths
 
 
