@@ -108,6 +108,9 @@ class ProviderConnection(models.Model):
     status_message = models.TextField(blank=True)
     access_token = EncryptedTextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
+    # A grant's refresh token (zevvy), encrypted like the access token.
+    refresh_token = EncryptedTextField(blank=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):
