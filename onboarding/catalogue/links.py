@@ -62,26 +62,30 @@ def link_field(obj, entry: CatalogueEntry) -> str:
     return name
 
 
+def link_problem(obj, name: str, entry: CatalogueEntry) -> str | None:
+    """Why `entry` cannot go into `obj`'s link field `name`, or None."""
+    try:
+        if link_field(obj, entry) != name:
+            field = type(obj)._meta.get_field(name)
+            return f"{entry.name or entry.remote_id} is not a {field.verbose_name}."
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    holder = type(obj)._default_manager.filter(**{name: entry}).exclude(pk=obj.pk).first()
+    if holder is not None:
+        what = entry.name or entry.remote_id
+        return f"{what} is already linked to {holder}; unlink it there first."
+    return None
+
+
 def check_links(obj) -> None:
     """Every link `obj` holds is of the right platform and kind and tied to nothing else.
     Raises ValidationError keyed by field, for forms and services alike."""
     errors = {}
-    for (platform, kind), name in LINK_FIELDS[type(obj)].items():
+    for name in LINK_FIELDS[type(obj)].values():
         entry = getattr(obj, name)
-        if entry is None:
-            continue
-        try:
-            if link_field(obj, entry) != name:
-                raise ValidationError(f"{entry} is not a {platform} {kind}.")
-        except ValidationError as exc:
-            errors[name] = exc.messages
-            continue
-        holder = type(obj)._default_manager.filter(**{name: entry}).exclude(pk=obj.pk).first()
-        if holder is not None:
-            errors[name] = [
-                f"{entry.name or entry.remote_id} is already linked to {holder}; "
-                "unlink it there first."
-            ]
+        problem = link_problem(obj, name, entry) if entry is not None else None
+        if problem:
+            errors[name] = [problem]
     if errors:
         raise ValidationError(errors)
 

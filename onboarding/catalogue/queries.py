@@ -12,8 +12,10 @@ LINKED_BY = ("linked_smartme_device", "linked_climkit_device", "linked_space")
 
 def linked_q() -> Q:
     """Rows tied to a Device or a building."""
-    return Q(linked_smartme_device__isnull=False) | Q(linked_climkit_device__isnull=False) | Q(
-        linked_space__isnull=False
+    return (
+        Q(linked_smartme_device__isnull=False)
+        | Q(linked_climkit_device__isnull=False)
+        | Q(linked_space__isnull=False)
     )
 
 

@@ -3,13 +3,15 @@ one transaction. New rows are inserted, changed ones updated, rows the platform 
 longer lists get `gone_since` (kept, since a Device may still be tied to them), and a row
 that comes back is cleared of it. A fetch that fails half-way changes nothing."""
 
+import logging
 from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
 from providers import registry
 from providers.catalogue import CatalogueItem
-from providers.errors import ProviderError
+from providers.errors import ProviderError, TransientError
 
 from ..diagnose import what_to_fix
 from ..sync.locks import shared_lock
@@ -20,6 +22,7 @@ from .models import CatalogueEntry, CatalogueRefresh
 DESCRIBING = ("name", "serial", "medium")
 VALUES = ("last_value", "last_value_unit", "last_value_at", "raw")
 CHUNK = 500
+log = logging.getLogger(__name__)
 
 
 class RefreshFailed(Exception):
@@ -59,7 +62,7 @@ def refresh(platform: str, *, client=None) -> RefreshResult:
     try:
         # One refresh per platform at a time (beat, the admin and the command may meet).
         with shared_lock(f"catalogue:{platform}"):
-            items = module.fetch(client or registry.client(platform))
+            items = _fetch(module, client or registry.client(platform))
             result = _store(platform, items)
     except ProviderError as exc:
         message = what_to_fix(platform, exc, doing="its catalogue was not refreshed")
@@ -67,6 +70,24 @@ def refresh(platform: str, *, client=None) -> RefreshResult:
         raise RefreshFailed(message) from exc
     _log(platform, started, ok=True, message=result.summary(), result=result)
     return result
+
+
+def _fetch(module, client) -> list[CatalogueItem]:
+    try:
+        return module.fetch(client)
+    except ProviderError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A shape the platform's module did not expect: the platform answered, but not
+        # as its API promises. Logged in full for us, one sentence for the operator.
+        log.exception("%s catalogue: unexpected answer", platform_name(module))
+        raise TransientError(
+            f"unexpected answer ({type(exc).__name__}: {exc})", status=200
+        ) from exc
+
+
+def platform_name(module) -> str:
+    return module.__name__.split(".")[-2]
 
 
 def _fields(item: CatalogueItem) -> dict:

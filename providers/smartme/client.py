@@ -28,7 +28,7 @@ BASIC, API_KEY, OAUTH = "basic", "apikey", "oauth"
 AUTH_MODES = (BASIC, API_KEY, OAUTH)
 # The guide's token endpoint. NOTES.md: the platform's own sample and its discovery
 # document use `/oauth/token`; SMARTME_TOKEN_PATH picks (a full URL works too).
-DEFAULT_TOKEN_PATH = "/api/oauth/token/"
+DEFAULT_TOKEN_PATH = "/api/oauth/token/"  # noqa: S105 - a path, not a secret
 
 
 class ConfigurationError(AuthError):
@@ -80,7 +80,7 @@ class SmartMeClient:
         *,
         auth_mode: str = "",
         token_path: str = DEFAULT_TOKEN_PATH,
-        token_auth_method: str = "client_secret_basic",
+        token_auth_method: str = "client_secret_basic",  # noqa: S107 - a method name
         token_store: TokenStore | None = None,
         timeout: tuple[float, float] = (5.0, 30.0),
         on_call: Callable[[CallRecord], None] | None = None,

@@ -40,9 +40,15 @@ class AccessToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()
 
+    def __str__(self):
+        return f"token until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
 
 class Seeded(models.Model):
     """One row once the demo account is in place (seed.py), so it is seeded once, also
     after a test run flushed the tables."""
 
     seeded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"seeded at {self.seeded_at:%Y-%m-%d %H:%M:%S}"
