@@ -12,7 +12,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 
-from ..errors import AuthError, TransientError
+from ..errors import AuthError, PermanentError, TransientError
 from ..http import CallRecord, _body_for_log, raise_for_status
 from ..tokens import Token
 from .errors import describe_error, first_words
@@ -58,7 +58,7 @@ class ClientCredentials:
                 timeout=self.timeout,
                 hooks={"response": [self._check]},
             )
-        except (AuthError, TransientError):
+        except (AuthError, PermanentError, TransientError):
             raise
         except requests.RequestException as exc:
             self._report(started, None, "", type(exc).__name__)
@@ -89,12 +89,21 @@ class ClientCredentials:
             response_body=_body_for_log(response.content),
         )
         status = response.status_code
-        if status in (400, 401, 403):
+        content_type = response.headers.get("Content-Type", "")
+        is_json = "json" in content_type
+        if status in (400, 401, 403) and is_json:
             # RFC 6749: invalid_client / unauthorized_client / invalid_grant.
             raise AuthError(f"token refused: {describe_error(response)}", status=status)
+        if 400 <= status < 500 and status != 429 and not is_json:
+            # No OAuth answer at all (a web server's error page): the token path is wrong,
+            # not the credentials.
+            raise PermanentError(
+                f"no OAuth token endpoint at {self.path_for_log}: HTTP {status} "
+                f"{first_words(response.text)}",
+                status=status,
+            )
         raise_for_status(response, describe_error)
-        content_type = response.headers.get("Content-Type", "")
-        if "json" not in content_type:
+        if not is_json:
             raise TransientError(
                 f"token endpoint answered {content_type or 'no content type'}, not JSON: "
                 f"{first_words(response.text)}",
