@@ -30,7 +30,8 @@ def calls() -> list[CallRecord]:
 
 def credentials(mode: str, **wrong) -> Credentials:
     good = {
-        "basic": {"username": settings.SANDBOX_CLIENT_ID, "password": settings.SANDBOX_CLIENT_SECRET},
+        "basic": {"username": settings.SANDBOX_CLIENT_ID,
+                  "password": settings.SANDBOX_CLIENT_SECRET},
         "apikey": {"api_key": settings.SANDBOX_SMARTME_API_KEY},
         "oauth": {"client_id": settings.SANDBOX_CLIENT_ID,
                   "client_secret": settings.SANDBOX_CLIENT_SECRET},
@@ -202,8 +203,6 @@ def test_value_date_has_seven_fractional_digits_and_z():
     moment = parse_value_date("2026-03-22T05:30:00.1234567Z")
     assert moment.isoformat() == "2026-03-22T05:30:00.123456+00:00"
     assert format_value_date(moment) == "2026-03-22T05:30:00.1234560Z"
-    assert parse_value_date("2026-03-22T06:30:00+01:00") == parse_value_date(
-        "2026-03-22T05:30:00Z"
-    )
+    assert parse_value_date("2026-03-22T06:30:00+01:00") == parse_value_date("2026-03-22T05:30:00Z")
     with pytest.raises(ValueError):
         parse_value_date("yesterday")
