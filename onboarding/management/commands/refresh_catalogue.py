@@ -3,7 +3,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from onboarding.catalogue.refresh import RefreshFailed, platforms, refresh
-from providers import registry
 
 
 class Command(BaseCommand):
@@ -22,12 +21,11 @@ class Command(BaseCommand):
             if name not in available:
                 known = ", ".join(available) or "none enabled"
                 raise CommandError(f"{name!r} has no catalogue to refresh here; use: {known}.")
-        failed = []
+        failures = []
         for name in names or available:
             try:
                 self.stdout.write(refresh(name).summary())
             except RefreshFailed as exc:
-                self.stderr.write(str(exc))
-                failed.append(registry.label(name))
-        if failed:
-            raise CommandError(f"catalogue not refreshed for {', '.join(failed)}.")
+                failures.append(str(exc))  # one sentence each: the platform, what to fix
+        if failures:
+            raise CommandError(" ".join(failures))
