@@ -201,8 +201,11 @@ def test_linking_never_overwrites_what_staff_typed():
     assert result.filled == [] and "heating" in result.notes[0]
 
 
-@pytest.mark.parametrize(("energy", "medium"), [("electricity", Medium.ELECTRICITY),
-                         ("water", Medium.WATER), ("gas", Medium.GAS), ("heat", Medium.HEATING)])  # fmt: skip
+MEDIA = [("electricity", Medium.ELECTRICITY), ("water", Medium.WATER), ("gas", Medium.GAS),
+         ("heat", Medium.HEATING)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("energy", "medium"), MEDIA)
 def test_smartme_energy_types_map_to_media(energy, medium):
     assert links.medium_of(entry(medium=energy)) == medium
 
@@ -288,15 +291,15 @@ def test_admin_device_form_takes_name_and_medium_from_the_link(staff):
     flat = unit(building(), "Flat 1")
     meter = entry(name="Bachweg 3 W1 Wärme", medium="heat")
     add = reverse("admin:onboarding_device_add")
-    response = staff.post(add, {"space": flat.pk, "name": "", "medium": "",
-                                "device_type": "HEATING_METER", "smartme_device": meter.pk})  # fmt: skip
+    form = {"space": flat.pk, "name": "", "medium": "", "device_type": "HEATING_METER",
+            "smartme_device": meter.pk}  # fmt: skip
+    response = staff.post(add, form)
     assert response.status_code == 302, response.context["adminform"].form.errors
     created = Device.objects.get()
     assert (created.name, created.medium) == ("Bachweg 3 W1 Wärme", Medium.HEATING)
 
     other = unit(building("Sonnmatt"), "Flat 2")
-    again = staff.post(add, {"space": other.pk, "name": "Another", "medium": "HEATING",
-                             "device_type": "HEATING_METER", "smartme_device": meter.pk})  # fmt: skip
+    again = staff.post(add, {**form, "space": other.pk, "name": "Another", "medium": "HEATING"})
     assert again.status_code == 200
     assert "already linked to" in str(again.context["adminform"].form.errors["smartme_device"])
 
