@@ -265,6 +265,21 @@ def staff(client, django_user_model):
     return client
 
 
+def test_admin_catalogue_list_costs_the_same_queries_for_17_or_34_rows(staff, smartme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:onboarding_catalogueentry_changelist")
+    counts = []
+    for search in ("Strom", ""):  # 17 meters without a parent, then all 34 (12 with one)
+        if not counts:
+            refresh("smartme")
+        with CaptureQueriesContext(connection) as queries_made:
+            assert staff.get(url, {"q": search}).status_code == 200
+        counts.append(len(queries_made))
+    assert counts[0] == counts[1]
+
+
 def test_admin_catalogue_filters_search_and_pickers(staff):
     linked = entry(remote_id="1", name="Lindenhof W1.1 Strom", serial="111")
     entry(remote_id="2", name="Lindenhof W1.2 Strom", serial="222")

@@ -89,7 +89,7 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
         "kind",
         "serial",
         "medium",
-        "parent",
+        "parent_shown",
         "last_value_shown",
         "linked_to_shown",
         "gone_since",
@@ -153,6 +153,11 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
     @admin.display(description="Platform", ordering="platform")
     def platform_label(self, entry):
         return registry.label(entry.platform)
+
+    @admin.display(description="Parent", ordering="parent__name")
+    def parent_shown(self, entry):
+        # Its name only: the parent's own str() would look up what it is linked to.
+        return (entry.parent.name or entry.parent.remote_id) if entry.parent_id else ""
 
     @admin.display(description="Last value", ordering="last_value_at")
     def last_value_shown(self, entry):
