@@ -85,6 +85,7 @@ class CatalogueRefresh(models.Model):
     back = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name_plural = "catalogue refreshes"
         ordering = ["-started_at"]
         get_latest_by = "started_at"
 
