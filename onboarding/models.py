@@ -112,6 +112,11 @@ class Space(Synced):
     address_line_two = models.CharField(max_length=200, blank=True)
     postcode = models.CharField(max_length=5, blank=True, validators=[validate_postcode])
     city = models.CharField(max_length=100, blank=True)
+    # Zählerfreunde's flag for a unit taking part in a landlord-to-tenant electricity
+    # (Mieterstrom) project; sent only where we hold an answer.
+    is_participating_in_ltt_project = models.BooleanField(
+        "takes part in the Mieterstrom project", null=True, blank=True
+    )
     # The building's site on Climkit (catalogue/links.py); buildings only.
     climkit_site = models.OneToOneField(
         CatalogueEntry,
@@ -179,6 +184,10 @@ class Device(Synced):
         blank=True,
         help_text="Our key for it on every platform, e.g. the MeLo or the meter number.",
     )
+    metering_location_id = models.CharField(
+        "metering location id (MeLo)", max_length=50, blank=True
+    )
+    serial_number = models.CharField(max_length=100, blank=True)
     # The meter as the read-only platforms know it (catalogue/links.py): one catalogue row
     # is tied to at most one device.
     smartme_device = models.OneToOneField(
@@ -242,6 +251,7 @@ class Invite(Synced):
         PENDING = "pending", "Not yet created"
         EMAILED = "emailed", "Created; the platform e-mailed the tenant"
         LINK_READY = "link_ready", "Created; hand the link to the tenant"
+        ACCEPTED = "accepted", "Accepted: the tenant has joined the unit"
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="invites")
     tenant = models.ForeignKey(

@@ -281,7 +281,8 @@ LOGGING = {
 # "talk to the embedded sandbox" (providers/registry.py resolves it, and fills empty
 # options from the platform's sandbox defaults).
 PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
-    "zaehlerfreunde": {},
+    # accessRoleId sent with every invite (GET /access-roles lists them); empty = none.
+    "zaehlerfreunde": {"access_role_id": ""},
     # smart-me: whichever auth is configured (providers/smartme/client.py); "auth" forces
     # one of basic, apikey, oauth. The guide's token path; NOTES.md: the platform's sample
     # uses /oauth/token. A full URL works too.

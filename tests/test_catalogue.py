@@ -182,22 +182,26 @@ def entry(platform="smartme", kind="device", remote_id="dev-1", **fields) -> Cat
 
 def test_linking_fills_what_the_device_lacks_through_the_outbox():
     flat = unit(building(), "Flat 1")
-    meter = entry(name="Lindenhof W1.1 Wasser", medium="water")
+    meter = entry(name="Lindenhof W1.1 Wasser", medium="water", serial="31234567")
     fresh = Device(space=flat, name="", medium="")
     result = links.link_device(fresh, meter)
     fresh.refresh_from_db()
     assert (fresh.name, fresh.medium) == ("Lindenhof W1.1 Wasser", Medium.WATER)
-    assert fresh.smartme_device == meter and sorted(result.filled) == ["medium", "name"]
+    assert fresh.serial_number == "31234567"
+    assert fresh.smartme_device == meter
+    assert sorted(result.filled) == ["medium", "name", "serial_number"]
     # Saved through onboarding.services.save: the outbox has its row for Zählerfreunde.
     assert SyncRecord.objects.filter(object_id=fresh.pk, provider="zaehlerfreunde").exists()
     assert str(CatalogueEntry.objects.get(pk=meter.pk)).endswith(f"linked to {fresh}")
 
 
 def test_linking_never_overwrites_what_staff_typed():
-    typed = device(unit(building(), "Flat 1"), "Kitchen meter", medium=Medium.ELECTRICITY)
-    result = links.link_device(typed, entry(name="Platform name", medium="heat"))
+    typed = device(unit(building(), "Flat 1"), "Kitchen meter", medium=Medium.ELECTRICITY,
+                   serial_number="typed-1")  # fmt: skip
+    result = links.link_device(typed, entry(name="Platform name", medium="heat", serial="99"))
     typed.refresh_from_db()
     assert (typed.name, typed.medium) == ("Kitchen meter", Medium.ELECTRICITY)
+    assert typed.serial_number == "typed-1"
     assert result.filled == [] and "heating" in result.notes[0]
 
 
@@ -304,7 +308,7 @@ def test_admin_catalogue_filters_search_and_pickers(staff):
 
 def test_admin_device_form_takes_name_and_medium_from_the_link(staff):
     flat = unit(building(), "Flat 1")
-    meter = entry(name="Bachweg 3 W1 Wärme", medium="heat")
+    meter = entry(name="Bachweg 3 W1 Wärme", medium="heat", serial="4711")
     add = reverse("admin:onboarding_device_add")
     form = {"space": flat.pk, "name": "", "medium": "", "device_type": "HEATING_METER",
             "smartme_device": meter.pk}  # fmt: skip
@@ -312,6 +316,7 @@ def test_admin_device_form_takes_name_and_medium_from_the_link(staff):
     assert response.status_code == 302, response.context["adminform"].form.errors
     created = Device.objects.get()
     assert (created.name, created.medium) == ("Bachweg 3 W1 Wärme", Medium.HEATING)
+    assert created.serial_number == "4711"
 
     other = unit(building("Sonnmatt"), "Flat 2")
     again = staff.post(add, {**form, "space": other.pk, "name": "Another", "medium": "HEATING"})

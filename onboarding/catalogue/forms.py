@@ -33,11 +33,17 @@ class DeviceLinksForm(forms.ModelForm):
             if problem:
                 self.add_error(name, problem)
         # What staff left empty comes from the links; what they typed stays.
-        probe = Device(name=data.get("name") or "", medium=data.get("medium") or "")
+        probe = Device(
+            name=data.get("name") or "",
+            medium=data.get("medium") or "",
+            serial_number=data.get("serial_number") or "",
+        )
         for name in DEVICE_LINKS.values():
             setattr(probe, name, data.get(name) if name not in self.errors else None)
         fill_from_links(probe)
         data["name"], data["medium"] = probe.name, probe.medium
+        if "serial_number" in self.fields:
+            data["serial_number"] = probe.serial_number
         if not probe.name:
             self.add_error("name", "Enter a name, or link a meter to take its name from.")
         if not probe.medium:

@@ -91,7 +91,8 @@ def check_links(obj) -> None:
 
 
 def fill_from_links(device: Device) -> LinkResult:
-    """Fill the name and medium a Device lacks from its links, smart-me first."""
+    """Fill the name, medium and serial number a Device lacks from its links, smart-me
+    first: staff tie a meter without typing its serial."""
     result = LinkResult()
     for name in DEVICE_LINKS.values():
         entry = getattr(device, name)
@@ -100,6 +101,9 @@ def fill_from_links(device: Device) -> LinkResult:
         if not device.name.strip() and entry.name:
             device.name = entry.name[: Device._meta.get_field("name").max_length]
             result.filled.append("name")
+        if not device.serial_number.strip() and entry.serial:
+            device.serial_number = entry.serial[: Device._meta.get_field("serial_number").max_length]
+            result.filled.append("serial_number")
         medium = medium_of(entry)
         if medium and not device.medium:
             device.medium = medium

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('onboarding', '0003_refresh_token'),
+        ('onboarding', '0005_moves_waiting_children_accepted_invites'),
     ]
 
     operations = [
