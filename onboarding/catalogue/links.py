@@ -102,7 +102,8 @@ def fill_from_links(device: Device) -> LinkResult:
             device.name = entry.name[: Device._meta.get_field("name").max_length]
             result.filled.append("name")
         if not device.serial_number.strip() and entry.serial:
-            device.serial_number = entry.serial[: Device._meta.get_field("serial_number").max_length]
+            limit = Device._meta.get_field("serial_number").max_length
+            device.serial_number = entry.serial[:limit]
             result.filled.append("serial_number")
         medium = medium_of(entry)
         if medium and not device.medium:
