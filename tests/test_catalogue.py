@@ -159,6 +159,11 @@ def test_a_refresh_failing_half_way_changes_nothing(smartme):
 def test_a_platform_answering_garbage_keeps_the_catalogue(smartme, portal, live_server):
     refresh("smartme")
     before = snapshot()
+    smartme.fault("maintenance", count=1, path="/gateway/mbus")
+    with pytest.raises(RefreshFailed, match="did not answer as its API does.*We'll be back"):
+        refresh("smartme")
+    assert snapshot() == before
+
     portal.PROVIDER_CONFIG = {
         **portal.PROVIDER_CONFIG,
         "smartme": {**portal.PROVIDER_CONFIG["smartme"], "base_url": f"{live_server.url}/admin",

@@ -182,6 +182,19 @@ def test_an_answer_that_is_not_the_api_is_transient_with_its_first_words(make, l
     assert not isinstance(wrong_path.value, AuthError)
 
 
+def test_a_maintenance_page_served_with_200_is_transient(make, smartme):
+    smartme.fault("maintenance", count=1, path="/gateway/mbus")
+    client = make("oauth")
+    [gateway] = client.mbus_gateways()
+    with pytest.raises(TransientError) as garbage:
+        client.mbus_gateway(gateway["Id"])
+    assert garbage.value.status == 200 and "We'll be back soon" in garbage.value.message
+    # The token endpoint too: a 200 that is not a token is no token.
+    smartme.fault("maintenance", count=1, path="/api/oauth/token/")
+    with pytest.raises(TransientError, match="not JSON: Maintenance We'll be back soon"):
+        make("oauth").list_devices()
+
+
 def test_connection_refused_is_transient():
     dead = SmartMeClient("http://127.0.0.1:1", Credentials(api_key="k"), timeout=(1, 1))
     with pytest.raises(TransientError) as refused:
