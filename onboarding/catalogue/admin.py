@@ -4,7 +4,9 @@ the platforms), with a refresh on demand; the pickers on Device and Space search
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
 from providers import registry
@@ -163,8 +165,11 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
     def last_value_shown(self, entry):
         if entry.last_value is None:
             return ""
-        when = entry.last_value_at.strftime("%Y-%m-%d %H:%M") if entry.last_value_at else ""
-        return f"{entry.last_value:g} {entry.last_value_unit} ({when})".replace(" ()", "")
+        text = f"{entry.last_value:g} {entry.last_value_unit}".strip()
+        if entry.last_value_at is None:
+            return text
+        when = date_format(localtime(entry.last_value_at), "SHORT_DATETIME_FORMAT")
+        return format_html('{}<br><small style="white-space:nowrap">{}</small>', text, when)
 
     @admin.display(description="Linked to")
     def linked_to_shown(self, entry):

@@ -19,6 +19,8 @@ class DeviceLinksForm(forms.ModelForm):
         if "name" in self.fields:
             self.fields["name"].required = False
             self.fields["name"].help_text = "Left empty, it is taken from the linked meter."
+        if "serial_number" in self.fields:
+            self.fields["serial_number"].help_text = "Left empty, it is taken from the linked meter."
         if "medium" in self.fields:
             self.fields["medium"].required = False
             self.fields["medium"].choices = [("", FROM_CATALOGUE), *Medium.choices]
