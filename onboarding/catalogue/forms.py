@@ -7,6 +7,7 @@ from ..models import Device, Medium, Space
 from .links import DEVICE_LINKS, fill_from_links, link_problem
 
 FROM_CATALOGUE = "— take it from the linked smart-me device / Climkit meter —"
+FILLED_IF_EMPTY = "Left empty, it is taken from the linked meter."
 
 
 class DeviceLinksForm(forms.ModelForm):
@@ -18,9 +19,9 @@ class DeviceLinksForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "name" in self.fields:
             self.fields["name"].required = False
-            self.fields["name"].help_text = "Left empty, it is taken from the linked meter."
+            self.fields["name"].help_text = FILLED_IF_EMPTY
         if "serial_number" in self.fields:
-            self.fields["serial_number"].help_text = "Left empty, it is taken from the linked meter."
+            self.fields["serial_number"].help_text = FILLED_IF_EMPTY
         if "medium" in self.fields:
             self.fields["medium"].required = False
             self.fields["medium"].choices = [("", FROM_CATALOGUE), *Medium.choices]
