@@ -395,3 +395,14 @@ def test_admin_refresh_button_runs_in_a_worker(smartme, staff, start_worker):
     wait_until(lambda: CatalogueEntry.objects.count() == 34, message="catalogue refreshed")
     last = wait_until(lambda: CatalogueRefresh.objects.filter(platform="smartme").first())
     assert last.ok and last.new == 34
+
+    # What beat runs every CATALOGUE_REFRESH_MINUTES: one task per platform with a catalogue.
+    from django.conf import settings
+
+    from onboarding.catalogue.tasks import refresh_catalogues
+
+    assert settings.CELERY_BEAT_SCHEDULE["refresh-catalogues"]["schedule"] == timedelta(minutes=15)
+    gas = sandbox_devices(smartme)["Bachweg 3 Gas EG"]["Id"]
+    change(smartme, gas, Name="Bachweg 3 Gas Keller")
+    assert refresh_catalogues.delay() is not None
+    wait_until(lambda: catalogue()[gas].name == "Bachweg 3 Gas Keller", message="beat refresh")
