@@ -60,9 +60,12 @@ def refresh(platform: str, *, client=None) -> RefreshResult:
         raise RefreshFailed(f"{registry.label(platform)} has no catalogue.")
     started = timezone.now()
     try:
-        # One refresh per platform at a time (beat, the admin and the command may meet).
+        items = _fetch(module, client or registry.client(platform))
+        # Two refreshes may meet (beat, the admin, the command): reading twice is harmless,
+        # storing is one at a time, so neither inserts a row the other just inserted. The
+        # lock is held only while storing, well within its time limit; the fetch (Climkit:
+        # one call a second) may take minutes.
         with shared_lock(f"catalogue:{platform}"):
-            items = _fetch(module, client or registry.client(platform))
             result = _store(platform, items)
     except ProviderError as exc:
         message = what_to_fix(platform, exc, doing="its catalogue was not refreshed")
