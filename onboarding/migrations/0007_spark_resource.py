@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('onboarding', '0004_device_details_and_dismissal'),
+        ('onboarding', '0006_catalogue'),
     ]
 
     operations = [
