@@ -293,8 +293,9 @@ def test_token_answers_become_typed_errors(loopback, answer, error, text):
     [
         (Answer(200, "<html><body>Down for maintenance</body></html>",
                 {"Content-Type": "text/html"}),
-         "answered 200 not JSON: <html><body>Down for maintenance"),
-        (Answer(201, json.dumps({"id": "x"})), "answered 201 without userId"),
+         "HTTP 200 (text/html) instead of JSON with 'userId': <html><body>Down for maintenance"),
+        (Answer(201, json.dumps({"id": "x"}), {"Content-Type": "application/json"}),
+         "HTTP 201 (application/json) instead of JSON with 'userId': {\"id\": \"x\"}"),
     ],
 )  # fmt: skip
 def test_a_2xx_that_is_not_what_the_guide_promises_is_transient(loopback, answer, text):

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 import requests
 
 from ..errors import AuthError, PermanentError, TransientError
-from ..http import CallRecord, HttpTransport, raise_for_status
+from ..http import CallRecord, HttpTransport, first_words, raise_for_status, unexpected
 from ..tokens import MemoryTokenStore, Token, TokenStore
-from .identity import ClientCredentials, first_words
+from .identity import ClientCredentials
 
 # The guide: "The token is valid for 30 minutes". Used only when a token answer has no
 # `expires_in`; otherwise the server's own figure counts.
@@ -140,6 +140,11 @@ class SparkClient:
             token = self.tokens.refresh(self.fetch_token, stale=token)
         return token
 
+    def ensure_token(self) -> None:
+        """Have a fresh token before a write (the outbox calls it before a create, so a
+        failing identity server is known not to have let the create leave)."""
+        self._token()
+
     def _call(self, method: str, name: str, ids: dict | None = None, **kwargs):
         path = self.paths[name].format(**(ids or {}))
         token = self._token()
@@ -148,10 +153,6 @@ class SparkClient:
             # Expired or revoked early: one fresh token, one more try, then give up.
             token = self.tokens.refresh(self.fetch_token, stale=token)
             response = self._send_with(token, method, path, **kwargs)
-        if response.status_code == 403:
-            # The token was accepted (a 401 says otherwise) but this object is not ours
-            # to touch: that object's failure, not the whole platform's.
-            raise PermanentError(f"forbidden: {describe_error(response)}", status=403)
         if response.status_code == 409:
             raise ConflictError(f"conflict: {describe_error(response)}", status=409)
         raise_for_status(response, describe_error)
@@ -170,14 +171,9 @@ class SparkClient:
             body = response.json()
         except ValueError:
             body = None
-        missing = [k for k in keys if not isinstance(body, dict) or body.get(k) in (None, "")]
-        if not isinstance(body, dict) or missing:
-            what = f"without {', '.join(missing)}" if isinstance(body, dict) else "not JSON"
-            raise TransientError(
-                f"{response.request.method} {response.request.path_url} answered "
-                f"{response.status_code} {what}: {first_words(response)}",
-                status=response.status_code,
-            )
+        if not isinstance(body, dict) or any(body.get(k) in (None, "") for k in keys):
+            promised = f"JSON with {', '.join(map(repr, keys))}" if keys else "a JSON object"
+            raise unexpected(response, promised)
         return body
 
     @staticmethod
@@ -192,11 +188,7 @@ class SparkClient:
             return [i for i in body if isinstance(i, dict)], {}
         if isinstance(body, dict) and isinstance(body.get(key), list):
             return [i for i in body[key] if isinstance(i, dict)], body.get("pagination") or {}
-        raise TransientError(
-            f"{response.request.method} {response.request.path_url} answered "
-            f"{response.status_code} without a list of {key}: {first_words(response)}",
-            status=response.status_code,
-        )
+        raise unexpected(response, f"a list of {key}")
 
     # --- users --------------------------------------------------------------------------
     def create_user(self, payload: dict | None = None) -> str:

@@ -27,17 +27,10 @@ from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
 from authlib.oauth2.client import OAuth2Client
 
 from ..errors import AuthError, TransientError
-from ..http import CallRecord, HttpTransport, retry_after_seconds
+from ..http import CallRecord, HttpTransport, first_words, retry_after_seconds
 from ..tokens import Token
 
 TRANSIENT_OAUTH_ERRORS = {"temporarily_unavailable", "server_error"}
-
-
-def first_words(response: requests.Response, limit: int = 120) -> str:
-    text = " ".join((response.text or "").split())
-    if not text:
-        return f"an empty body (HTTP {response.status_code})"
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class _RequestsStyleClient(OAuth2Client):

@@ -26,10 +26,6 @@ from ..handlers import Handler
 from .client import ConflictError, SparkClient
 
 NAME = "spark"
-# The user a meter, vehicle or resource belongs to is compared with the rest of its
-# payload (a move to another tenant must not pass unnoticed) but is not sent: it is in
-# the URL. Keys starting with "_" never leave the portal.
-OWNER = "_owner"
 
 
 def make_client(connection, *, token_store, on_call) -> SparkClient:
@@ -73,22 +69,9 @@ def _paths(text: str) -> dict[str, str]:
     return paths
 
 
-def _sent(payload: dict) -> dict:
-    return {k: v for k, v in payload.items() if not k.startswith("_")}
-
-
 def _split(remote_id: str) -> tuple[str, str]:
     user_id, _, own_id = remote_id.partition("/")
     return user_id, own_id
-
-
-def _refuse_move(remote_id: str, parent_id: str | None, what: str) -> None:
-    owner, _ = _split(remote_id)
-    if parent_id and owner != parent_id:
-        raise NotSupported(
-            f"Spark cannot move a {what} to another user: it stays with the tenant it was "
-            f"registered for. Delete this {what} here and add it again under the new tenant."
-        )
 
 
 class TenantUserHandler(Handler):
@@ -109,10 +92,10 @@ class TenantUserHandler(Handler):
         return {}
 
     def create(self, client, tenant, payload, parent_id) -> str:
-        return client.create_user(_sent(payload))
+        return client.create_user(payload)
 
     def update(self, client, remote_id, payload, parent_id) -> None:
-        client.update_user(remote_id, _sent(payload))
+        client.update_user(remote_id, payload)
 
     def find_existing(self, client, tenant, payload, parent_id) -> str | None:
         raise NotSupported(
@@ -127,6 +110,20 @@ class TenantUserHandler(Handler):
         client.delete_user(remote_id)
 
 
+def cannot_change(what: str, fields: tuple[str, ...]) -> dict[str, str]:
+    """Spark has no API to change or move a meter, vehicle or resource: staff are told
+    before saving (services.refuse_changes_platforms_cannot_take), not after."""
+    why = (
+        f"Spark cannot change a {what} once registered: delete the {what} and add it again "
+        "with the new details."
+    )
+    moved = (
+        f"Spark cannot move a {what} to another user: delete it and add it again under the "
+        "other tenant."
+    )
+    return {field: moved if field == "tenant" else why for field in fields}
+
+
 class _OwnedHandler(Handler):
     """A meter, vehicle or resource: registered under its tenant's Spark user."""
 
@@ -136,12 +133,6 @@ class _OwnedHandler(Handler):
 
     def rank(self, obj) -> int:
         return 1
-
-    def owned_payload(self, obj) -> dict:
-        raise NotImplementedError
-
-    def payload(self, obj, parent_id: str | None) -> dict:
-        return {**self.owned_payload(obj), OWNER: parent_id}
 
     def listed(self, client, user_id: str) -> list[dict]:
         raise NotImplementedError
@@ -160,7 +151,7 @@ class _OwnedHandler(Handler):
 
     def create(self, client, obj, payload, parent_id) -> str:
         try:
-            return f"{parent_id}/{self.send_create(client, parent_id, _sent(payload))}"
+            return f"{parent_id}/{self.send_create(client, parent_id, payload)}"
         except ConflictError as conflict:
             # Ours from an earlier attempt whose answer we lost: adopt it. Otherwise the
             # key belongs to another Spark user, which staff must sort out.
@@ -177,8 +168,10 @@ class _OwnedHandler(Handler):
     def send_create(self, client, user_id: str, body: dict) -> str:
         raise NotImplementedError
 
+    def move(self, client, remote_id, old_parent_id, new_parent_id) -> None:
+        raise NotSupported(self.fixed_fields["tenant"])
+
     def update(self, client, remote_id, payload, parent_id) -> None:
-        _refuse_move(remote_id, parent_id, self.what)
         raise NotSupported(
             f"Spark has no API to change a {self.what}: this change stays in the portal. "
             f"To apply it there, delete the {self.what} and add it again."
@@ -188,8 +181,12 @@ class _OwnedHandler(Handler):
 class MeterHandler(_OwnedHandler):
     what = "meter"
     key = "meterPointId"
+    fixed_fields = cannot_change(
+        "meter",
+        ("tenant", "meter_point_id", "meter_number", "latitude", "longitude", "location_type"),
+    )
 
-    def owned_payload(self, meter: Meter) -> dict:
+    def payload(self, meter: Meter, parent_id: str | None) -> dict:
         address = meter.tenant.unit.address()
         street = ", ".join(filter(None, [address["address_line_one"], address["address_line_two"]]))
         payload = {
@@ -222,8 +219,9 @@ class MeterHandler(_OwnedHandler):
 class VehicleHandler(_OwnedHandler):
     what = "vehicle"
     key = "vehicleId"
+    fixed_fields = cannot_change("vehicle", ("tenant", "brand", "model", "year", "vin"))
 
-    def owned_payload(self, vehicle: Vehicle) -> dict:
+    def payload(self, vehicle: Vehicle, parent_id: str | None) -> dict:
         metadata = {"resourceType": "Vehicle", "brand": vehicle.brand, "model": vehicle.model}
         if vehicle.year:
             metadata["year"] = vehicle.year
@@ -245,8 +243,11 @@ class VehicleHandler(_OwnedHandler):
 class ResourceHandler(_OwnedHandler):
     what = "resource"
     key = "resourceId"
+    fixed_fields = cannot_change(
+        "resource", ("tenant", "kind", "brand", "model", "capacity", "heating_elements")
+    )
 
-    def owned_payload(self, resource: Resource) -> dict:
+    def payload(self, resource: Resource, parent_id: str | None) -> dict:
         metadata = {"resourceType": resource.kind}
         for field, value in (("brand", resource.brand), ("model", resource.model)):
             if value:
