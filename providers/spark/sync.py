@@ -3,8 +3,8 @@ a user's meter, vehicle and resource, each waiting for its tenant's remote id as
 waits for its building.
 
 Remote ids of a user's objects are "<userId>/<id>": Spark addresses them under their
-user, and the user they were registered to is what a delete must name, even after staff
-moved the object to another tenant.
+user, and the user they were registered to is what a delete must name, even if the
+object was since given another tenant here (Spark cannot move it; the form refuses).
 
 Repeats. Spark's guide says nothing of a repeated key; its reference spec answers 409
 Conflict for a location registered twice, and a key that identifies one meter (its
