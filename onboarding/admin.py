@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
@@ -325,7 +325,9 @@ class SyncedAdmin(admin.ModelAdmin):
             # Said before saving, next to the field: what will not reach a platform.
             for name, reasons in attention.fixed_fields(obj).items():
                 if name in form.base_fields:
-                    form.base_fields[name].help_text = "Fixed: " + " ".join(dict.fromkeys(reasons))
+                    # The admin renders help texts as HTML: escape ours.
+                    reason = " ".join(dict.fromkeys(reasons))
+                    form.base_fields[name].help_text = escape(f"Fixed: {reason}")
         return form
 
     @admin.display(description="Platforms")

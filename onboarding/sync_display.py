@@ -50,12 +50,14 @@ def _duration(seconds: float) -> str:
 
 
 def relative(when: datetime | None, now: datetime | None = None) -> str:
-    """The time from now in words: "in 40 s", "in 5 min", "12 s ago", "now"."""
+    """The time from now in words: "in 40 s", "in 5 min", "12 s ago", "just now"."""
     if when is None:
         return ""
     delta = (when - (now or timezone.now())).total_seconds()
-    if abs(delta) < 1:
-        return "now"
+    if 0 < delta < 1:
+        return "in under 1 s"
+    if -1 < delta <= 0:
+        return "just now"
     return f"in {_duration(delta)}" if delta > 0 else f"{_duration(-delta)} ago"
 
 
