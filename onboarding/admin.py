@@ -161,7 +161,8 @@ def accept_rows(modeladmin, request, rows) -> None:
         modeladmin.message_user(
             request,
             f"{left} selected sync row{'s' if left != 1 else ''} left alone: only a change "
-            "that needs attention can be accepted as is (not a deletion; Retry it instead).",
+            "or create that needs attention can be accepted as is; not a deletion, nor a "
+            "create that units or devices wait for (Retry those instead).",
             messages.WARNING,
         )
 
@@ -197,14 +198,19 @@ def delete_selected(modeladmin, request, queryset):
     Django's own action announces "Successfully deleted" whatever happened; here
     delete_queryset says what did happen (deleted, waiting for the platforms, refused).
     """
-    refused = []
     if not request.POST.get("post"):
+        refused: dict[str, list] = {}  # reason → objects
         for obj in queryset:
             reason = attention.deletion_refusal(obj)
             if reason:
-                refused.append(obj.pk)
-                modeladmin.message_user(request, f"Cannot delete “{obj}”: {reason}", messages.ERROR)
-        queryset = queryset.exclude(pk__in=refused)
+                refused.setdefault(reason, []).append(obj)
+        for reason, objs in refused.items():
+            names = ", ".join(f"“{obj}”" for obj in objs[:5])
+            more = f" and {len(objs) - 5} more" if len(objs) > 5 else ""
+            modeladmin.message_user(
+                request, f"Cannot delete {names}{more}: {reason}", messages.ERROR
+            )
+        queryset = queryset.exclude(pk__in=[obj.pk for objs in refused.values() for obj in objs])
         if not queryset.exists():
             return None  # back to the list, with the reasons
         return django_delete_selected(modeladmin, request, queryset)
@@ -251,7 +257,7 @@ class SyncedAdmin(admin.ModelAdmin):
     list_per_page = 50
     change_form_template = "admin/onboarding/change_form.html"
     sync_fields = ("sync_state", "recent_calls")
-    extra_readonly = ("created_at", "updated_at", "deletion_requested_at")
+    extra_readonly = ("created", "updated", "deletion_requested")
 
     def get_queryset(self, request):
         rows = SyncRecord.objects.order_by("provider")
@@ -302,6 +308,18 @@ class SyncedAdmin(admin.ModelAdmin):
         )
 
     # -- change page
+
+    @admin.display(description="Created")
+    def created(self, obj):
+        return exact(obj.created_at)
+
+    @admin.display(description="Updated")
+    def updated(self, obj):
+        return exact(obj.updated_at)
+
+    @admin.display(description="Deletion requested")
+    def deletion_requested(self, obj):
+        return exact(obj.deletion_requested_at)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -619,7 +637,8 @@ class InviteForm(SyncedForm):
         super().__init__(*args, **kwargs)
         if "email" in self.fields:
             self.fields["email"].required = False
-            self.fields["email"].help_text = "Left empty: the chosen tenant's e-mail."
+            if not self.fields["email"].help_text:  # "Fixed: …" comes first
+                self.fields["email"].help_text = "Left empty: the chosen tenant's e-mail."
 
     def clean_email(self):
         email = self.cleaned_data.get("email")
@@ -742,6 +761,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class PlatformFilter(admin.SimpleListFilter):
+    """The platforms by name ("Zählerfreunde"), not by code."""
+
+    title = "platform"
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        # The known platforms, not a DISTINCT over a table that grows large.
+        return [(name, coverage.label(name)) for name in registry.KNOWN]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
 class AcceptedFilter(admin.SimpleListFilter):
     title = "accepted as is"
     parameter_name = "accepted"
@@ -779,7 +812,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
         "last_synced",
     )
     list_filter = (
-        "provider",
+        PlatformFilter,
         "state",
         "operation",
         "outcome_unknown",
@@ -930,8 +963,8 @@ class StatusClassFilter(admin.SimpleListFilter):
 
 @admin.register(ApiCall)
 class ApiCallAdmin(ReadOnlyAdmin):
-    list_display = ("started", "provider", "method", "path", "status", "duration_ms", "error")
-    list_filter = ("provider", "method", StatusClassFilter)
+    list_display = ("started", "platform", "method", "path", "status", "duration_ms", "error")
+    list_filter = (PlatformFilter, "method", StatusClassFilter)
     search_fields = ("path", "error")
     date_hierarchy = "started_at"
     fields = (
@@ -952,6 +985,10 @@ class ApiCallAdmin(ReadOnlyAdmin):
     @admin.display(description="Started", ordering="started_at")
     def started(self, call):
         return exact(call.started_at)
+
+    @admin.display(description="Platform", ordering="provider")
+    def platform(self, call):
+        return coverage.label(call.provider)
 
     def lookup_allowed(self, lookup, value, request=None):
         # The links from an object's "Recent calls" and a sync row's page.

@@ -207,6 +207,25 @@ def test_only_changes_that_need_attention_can_be_accepted(admin_client):
     assert deleting.state == State.NEEDS_ATTENTION and deleting.dismissed_at is None
 
 
+def test_a_create_that_others_wait_for_cannot_be_accepted(admin_client):
+    home = building()
+    row = record(home, State.NEEDS_ATTENTION, outcome_unknown=True, last_error="no answer")
+    record(unit(home), State.PENDING, last_error="Waiting for it")
+    invite = invite_in(unit(home))
+    lone = record(invite, State.NEEDS_ATTENTION, outcome_unknown=True, last_error="ask")
+
+    response = admin_client.post(
+        url(SyncRecord), {"action": "accept", "_selected_action": [row.pk, lone.pk]}, follow=True
+    )
+    shown = messages_of(response)
+    assert any("1 sync row accepted as is" in m for m in shown)
+    assert any("nor a create that units or devices wait for" in m for m in shown)
+    row.refresh_from_db()
+    lone.refresh_from_db()
+    assert row.state == State.NEEDS_ATTENTION
+    assert lone.state == State.SYNCED  # the tenant said the e-mail came: nothing waits for it
+
+
 # --- 17: delete refusals before the confirmation page ------------------------------------
 
 
@@ -287,6 +306,11 @@ def test_times_are_shown_to_the_second(admin_client):
     expected = localtime(synced_at).strftime("%Y-%m-%d %H:%M:%S")
     assert expected in page(admin_client.get(url(space, "change")))
     assert expected in page(admin_client.get(url(SyncRecord)))
+    created = localtime(Space.objects.get(pk=space.pk).created_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert created in page(admin_client.get(url(space, "change")))
+    outbox = admin_client.get(url(SyncRecord) + "?provider=zaehlerfreunde")
+    assert len(outbox.context["cl"].result_list) == 1
+    assert ">Zählerfreunde</a>" in page(outbox)  # the filter names the platform
 
 
 def test_the_outbox_shows_the_objects_current_name(admin_client):

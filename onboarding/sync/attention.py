@@ -10,6 +10,7 @@
   acceptance (`clear_acceptance`).
 """
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.db.models.functions import Now
 
@@ -71,15 +72,38 @@ def accept_as_is(rows, who: str) -> int:
     """Mark rows that need attention as settled, recording who accepted them and when.
 
     The last error stays for the record. Only rows still needing attention change (a row
-    retried meanwhile is left alone), and only changes: a deletion the platform did not
-    confirm cannot be accepted, as that would delete the object here while the platform
-    may still hold it. Returns the number of rows accepted.
+    retried meanwhile is left alone), and only changes and creates: a deletion the
+    platform did not confirm cannot be accepted, as that would delete the object here
+    while the platform may still hold it; nor can a create that others wait for (a
+    building's units, a unit's devices), which would leave them waiting for good.
+    Returns the number of rows accepted.
     """
-    return SyncRecord.objects.filter(
+    candidates = SyncRecord.objects.filter(
         pk__in=[row.pk for row in rows],
         state=State.NEEDS_ATTENTION,
         operation=Operation.UPSERT,
-    ).update(state=State.SYNCED, dismissed_at=Now(), dismissed_by=who[:150], claim_token=None)
+    ).select_related("content_type")
+    ids = [row.pk for row in candidates if row.remote_id or not _others_wait_for(row)]
+    return SyncRecord.objects.filter(pk__in=ids, state=State.NEEDS_ATTENTION).update(
+        state=State.SYNCED, dismissed_at=Now(), dismissed_by=who[:150], claim_token=None
+    )
+
+
+def _others_wait_for(row: SyncRecord) -> bool:
+    """Whether rows of the same platform need this row's remote id first."""
+    model = row.content_type.model_class()
+    handler = registry.handler(row.provider, model)
+    obj = model._default_manager.filter(pk=row.object_id).first()
+    if handler is None or obj is None:
+        return False
+    return any(
+        SyncRecord.objects.filter(
+            provider=row.provider,
+            content_type=ContentType.objects.get_for_model(dependant),
+            object_id__in=pks,
+        ).exists()
+        for dependant, pks in handler.dependants(obj)
+    )
 
 
 def clear_acceptance(rows) -> int:
