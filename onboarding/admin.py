@@ -12,7 +12,7 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.contrib.admin.utils import model_ngettext, quote, unquote
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -223,28 +223,15 @@ def delete_selected(modeladmin, request, queryset):
 
 class SyncedForm(forms.ModelForm):
     """Refuses, before saving, a change that a platform holding the object cannot apply
-    (instead of "changed successfully" now and "needs attention" a few seconds later)."""
+    (instead of "changed successfully" now and "needs attention" a few seconds later).
+    The rule is the service layer's; the form shows its reasons on the fields."""
 
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk is not None:
-            changed = [name for name in self.fields if self._differs(name)]
-            for name, reasons in attention.fixed_changes(self.instance, changed).items():
-                self.add_error(name, " ".join(dict.fromkeys(reasons)))
-        return cleaned
-
-    def _differs(self, name: str) -> bool:
-        """Whether the cleaned value differs from what the object holds now."""
-        if name not in self.cleaned_data:
-            return False
+    def _post_clean(self):
+        super()._post_clean()  # the instance now holds the form's values
         try:
-            field = self.instance._meta.get_field(name)
-        except Exception:  # a form-only field
-            return False
-        value = self.cleaned_data[name]
-        if field.is_relation:
-            value = value.pk if value is not None else None
-        return value != getattr(self.instance, field.attname)
+            services.refuse_changes_platforms_cannot_take(self.instance)
+        except ValidationError as refusal:
+            self._update_errors(refusal)
 
 
 class SyncedAdmin(admin.ModelAdmin):
@@ -420,13 +407,10 @@ class SyncedAdmin(admin.ModelAdmin):
         # The form has validated already (full_clean through the model form).
         services.save(obj, validate=False)
         if change:
-            rows = SyncRecord.objects.filter(
+            # The outbox's search follows a rename (its list shows the live name anyway).
+            SyncRecord.objects.filter(
                 content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
-            )
-            # The save made them pending again: an earlier "accepted as is" is over.
-            attention.clear_acceptance(rows)
-            # The outbox's list follows a rename (and so does its search).
-            rows.update(object_repr=str(obj)[:300])
+            ).update(object_repr=str(obj)[:300])
 
     def delete_model(self, request, obj):
         gone = services.delete(obj)

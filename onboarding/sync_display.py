@@ -72,6 +72,8 @@ def state_label(row: SyncRecord, *, full: bool = False) -> str:
         notes.append("accepted as is")
     if row.outcome_unknown:
         notes.append("outcome unknown")
+    if row.state == State.NEEDS_ATTENTION and row.waiting_for_parent:
+        notes.append("waits for its parent, goes on by itself")
     return f"{text} ({', '.join(notes)})" if notes else text
 
 

@@ -1,5 +1,5 @@
-"""Which platform takes which model, and what a platform cannot change once it holds an
-object: what the admin tells staff before they act.
+"""Which platform takes which model, enabled or not: what the admin tells staff about
+objects no platform has been told about.
 
 The registry knows the platforms this release implements (their HANDLERS). For the
 platforms still being built, `PLANNED` says which models they will take, so that a
@@ -20,35 +20,6 @@ PLANNED: dict[str, tuple[str, ...]] = {
     "zevvy": ("onboarding.device",),
 }
 LABELS = {"smartme": "smart-me", "climkit": "Climkit", "spark": "Spark", "zevvy": "zevvy"}
-
-# What a platform cannot change once it holds an object, field → the reason staff see,
-# for handlers that do not (yet) declare `fixed_fields` themselves. Zählerfreunde's spec:
-# an invite cannot be changed at all once made, and a device's type and medium are fixed
-# (its name, main flag, external id, MeLo and serial number change through
-# `POST /spaces/{spaceId}/devices/{deviceId}/details`).
-_INVITE_FIXED = (
-    "Zählerfreunde cannot change an invite once made: the tenant keeps the link sent "
-    "before. Add a new invite instead."
-)
-_DEVICE_FIXED = (
-    "Zählerfreunde cannot change a device's {what} once it has the device. Delete the "
-    "device and add it again with the right {what} (its readings on Zählerfreunde go "
-    "with it)."
-)
-FIXED_FIELDS: dict[tuple[str, str], dict[str, str]] = {
-    ("zaehlerfreunde", "onboarding.invite"): {
-        "email": _INVITE_FIXED,
-        "send_invite_email": _INVITE_FIXED,
-        "space": (
-            "Zählerfreunde cannot move an invite to another unit: the tenant would keep "
-            "access to this one. Add a new invite for the other unit instead."
-        ),
-    },
-    ("zaehlerfreunde", "onboarding.device"): {
-        "device_type": _DEVICE_FIXED.format(what="type"),
-        "medium": _DEVICE_FIXED.format(what="medium"),
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -100,15 +71,3 @@ def takers(model) -> list[Taker]:
             status = Taker.DISABLED
         found.append(Taker(name, label(name), status))
     return sorted(found, key=lambda t: t.status != Taker.ENABLED)
-
-
-def fixed_fields(provider: str, model) -> dict[str, str]:
-    """{field: reason} the platform cannot change once it holds an object of the model.
-
-    A handler may declare `fixed_fields` itself; otherwise FIXED_FIELDS above answers.
-    """
-    handler = registry.handler(provider, model) if provider in registry.PLATFORMS else None
-    declared = getattr(handler, "fixed_fields", None)
-    if declared is not None:
-        return dict(declared)
-    return dict(FIXED_FIELDS.get((provider, _model_label(model)), {}))

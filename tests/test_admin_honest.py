@@ -195,12 +195,18 @@ def test_only_changes_that_need_attention_can_be_accepted(admin_client):
         make(Space), State.NEEDS_ATTENTION, remote_id="sp-1",
         operation=SyncRecord.Operation.DELETE,
     )  # fmt: skip
+    waiting = record(
+        make(Device), State.NEEDS_ATTENTION, waiting_for_parent=True,
+        last_error="Waiting for Flat 1, which failed",
+    )  # fmt: skip
     response = admin_client.post(
         url(SyncRecord),
-        {"action": "accept", "_selected_action": [failed.pk, deleting.pk]},
+        {"action": "accept", "_selected_action": [failed.pk, deleting.pk, waiting.pk]},
         follow=True,
     )
-    assert any("2 selected sync rows left alone" in m for m in messages_of(response))
+    assert any("3 selected sync rows left alone" in m for m in messages_of(response))
+    waiting.refresh_from_db()
+    assert waiting.state == State.NEEDS_ATTENTION
     failed.refresh_from_db()
     deleting.refresh_from_db()
     assert failed.state == State.FAILED and failed.dismissed_at is None
