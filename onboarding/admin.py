@@ -8,15 +8,17 @@ are read-only here (the only write is "Retry sync").
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.utils import model_ngettext, quote, unquote
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
@@ -28,6 +30,7 @@ from providers import coverage, registry
 from . import services
 from .catalogue import admin as catalogue_admin  # noqa: F401 (registers the catalogue)
 from .catalogue.forms import DeviceLinksForm, SpaceLinksForm
+from .forms import SyncedForm
 from .models import (
     ApiCall,
     Device,
@@ -73,10 +76,26 @@ def call_rows(calls) -> list[dict]:
     ]
 
 
-def retry_rows(modeladmin, request, rows) -> None:
-    """Hand the retryable rows to the service and tell staff how many went."""
+def retry_rows(modeladmin, request, rows):
+    """Hand the retryable rows to the service and tell staff how many went. Where a
+    Retry could make a second invite, staff are asked first (an intermediate page)."""
     rows = [row for row in rows if row.state in RETRYABLE]
-    count = services.retry(rows) if rows else 0
+    blind = services.blind_resends(rows)
+    choice = request.POST.get("unknown_outcome")
+    if blind and choice not in ("look_again", "resend"):
+        return TemplateResponse(
+            request,
+            "admin/onboarding/confirm_retry.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": "Retry: an invite may already exist",
+                "blind": blind,
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "action": request.POST.get("action"),
+                "opts": modeladmin.model._meta,
+            },
+        )
+    count = services.retry(rows, resend_unknown=choice == "resend") if rows else 0
     if count:
         modeladmin.message_user(
             request,
@@ -176,7 +195,7 @@ def retry_sync(modeladmin, request, queryset):
         object_id__in=queryset.values("pk"),
         state__in=RETRYABLE,
     ).select_related("content_type")
-    retry_rows(modeladmin, request, rows)
+    return retry_rows(modeladmin, request, rows)
 
 
 @admin.action(description="Accept as is (rows that need attention)", permissions=["change"])
@@ -221,19 +240,6 @@ def delete_selected(modeladmin, request, queryset):
         return django_delete_selected(modeladmin, request, queryset)
     modeladmin.delete_queryset(request, queryset)
     return None
-
-
-class SyncedForm(forms.ModelForm):
-    """Refuses, before saving, a change that a platform holding the object cannot apply
-    (instead of "changed successfully" now and "needs attention" a few seconds later).
-    The rule is the service layer's; the form shows its reasons on the fields."""
-
-    def _post_clean(self):
-        super()._post_clean()  # the instance now holds the form's values
-        try:
-            services.refuse_changes_platforms_cannot_take(self.instance)
-        except ValidationError as refusal:
-            self._update_errors(refusal)
 
 
 class SyncedAdmin(admin.ModelAdmin):
@@ -840,7 +846,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry sync", permissions=["retry"])
     def retry(self, request, queryset):
-        retry_rows(self, request, queryset.select_related("content_type"))
+        return retry_rows(self, request, queryset.select_related("content_type"))
 
     @admin.action(description="Accept as is (rows that need attention)", permissions=["retry"])
     def accept(self, request, queryset):

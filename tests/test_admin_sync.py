@@ -58,3 +58,22 @@ def test_a_row_accepted_as_is_stays_settled_until_the_next_change(
         error,
     )
     assert sandbox.count("invites") == 1
+
+
+def test_retry_of_an_invite_that_may_exist_asks_first(admin_client, sandbox, portal):
+    from django.urls import reverse
+
+    invite = tenant_with_invite(unit(building(), "Flat 1"), "a@example.org")
+    invite.sync_records.update(
+        state=SyncRecord.State.NEEDS_ATTENTION, outcome_unknown=True, last_error="no answer"
+    )
+    url = reverse("admin:onboarding_invite_changelist")
+    selection = {"action": "retry_sync", "_selected_action": [invite.pk]}
+    asked = admin_client.post(url, selection)
+    assert asked.status_code == 200
+    assert "second invite link" in asked.content.decode()
+    assert invite.sync_records.get().state == SyncRecord.State.NEEDS_ATTENTION  # not yet
+
+    admin_client.post(url, {**selection, "unknown_outcome": "resend"})
+    row = Invite.objects.get(pk=invite.pk).sync_records.get()
+    assert row.state != SyncRecord.State.NEEDS_ATTENTION and not row.outcome_unknown

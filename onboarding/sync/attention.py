@@ -10,7 +10,6 @@
 """
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
 from django.db.models.functions import Now
 
 from providers import registry
@@ -21,12 +20,6 @@ State = SyncRecord.State
 Operation = SyncRecord.Operation
 
 
-def _holds(row: SyncRecord) -> bool:
-    """The row's platform has the object, or may have it (a create without an answer, a
-    create under way): the test services.delete applies."""
-    return bool(row.remote_id or row.outcome_unknown or row.state == State.IN_FLIGHT)
-
-
 def fixed_fields(obj) -> dict[str, list[str]]:
     """{field: [reason per platform]} for the fields an enabled platform holding obj
     cannot change (each handler's `fixed_fields`)."""
@@ -35,7 +28,7 @@ def fixed_fields(obj) -> dict[str, list[str]]:
     enabled = set(registry.enabled())
     fixed: dict[str, list[str]] = {}
     for row in obj.sync_records.all():  # the admin prefetches them
-        if row.provider not in enabled or not _holds(row):
+        if row.provider not in enabled or not row.platform_may_hold:
             continue
         handler = registry.handler(row.provider, type(obj))
         for name, reason in getattr(handler, "fixed_fields", {}).items():
@@ -44,31 +37,11 @@ def fixed_fields(obj) -> dict[str, list[str]]:
 
 
 def deletion_refusal(obj) -> str | None:
-    """Why `services.delete(obj)` would refuse, or None: an enabled platform holds
-    something that would go (obj or what cascades with it) and has no way to delete it,
-    and its parent is not deleted there with it. Asked before the confirmation page;
-    services.delete decides again under its row locks."""
+    """Why `services.delete(obj)` would refuse, or None (asked before the confirmation
+    page; services.delete decides again under its row locks)."""
     from .. import services  # services imports the outbox; keep this module light
-    from ..deletion import cascade
 
-    family = [obj, *cascade(obj)]
-    by_type: dict = {}
-    for member in family:
-        by_type.setdefault(type(member), []).append(member.pk)
-    query = Q(pk__in=[])
-    for model, pks in by_type.items():
-        query |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=pks)
-    rows = list(SyncRecord.objects.filter(query).select_related("content_type"))
-    enabled = set(registry.enabled())
-    for row in rows:
-        if row.provider not in enabled or not _holds(row):
-            continue
-        handler = registry.handler(row.provider, row.content_type.model_class())
-        if handler is None or handler.supports_delete:
-            continue
-        if not services._voided_by_its_parent(row, rows, family):
-            return handler.delete_refusal
-    return None
+    return services.deletion_refusal(obj)
 
 
 def accept_as_is(rows, who: str) -> int:
