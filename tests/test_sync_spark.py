@@ -221,7 +221,10 @@ def test_a_user_create_without_answer_asks_a_person_and_retry_creates(spark, onl
     assert row_of(car).state == State.NEEDS_ATTENTION
     assert row_of(car).last_error.startswith(f"Waiting for {ana}, which failed")
 
-    services.retry([row])  # staff decided: create it again
+    services.retry([row])  # "look again": nothing to find, nothing sent
+    sync()
+    assert row_of(ana).state == State.NEEDS_ATTENTION and spark.count("users") == 1
+    services.retry([row], resend_unknown=True)  # staff decided: create it again
     sync()
     assert row_of(ana).state == State.SYNCED and row_of(car).state == State.SYNCED
     state = spark.state()
@@ -305,7 +308,7 @@ def test_admin_shows_spark_per_object_with_filter_retry_and_calls(spark, only_sp
     ):
         opts = model._meta
         listing = admin_client.get(reverse(f"admin:onboarding_{opts.model_name}_changelist"))
-        state = "failed" if obj == meter else "synced"
+        state = "Failed" if obj == meter else "Synced"
         assert f"Volue Spark: {state}" in listing.content.decode()
         change = admin_client.get(reverse(f"admin:onboarding_{opts.model_name}_change",
                                           args=[obj.pk])).content.decode()  # fmt: skip
