@@ -92,9 +92,9 @@ def _unexpected(response: requests.Response, call: str, promised: str) -> Transi
     )
 
 
-def expect_object(response: requests.Response, call: str, *ids: str) -> dict:
+def expect_object(response: requests.Response, call: str, *ids: str, promised: str = "") -> dict:
     """The JSON object the spec promises, with each of `ids` a non-empty string."""
-    promised = "a JSON object" + (f" with {', '.join(ids)}" if ids else "")
+    promised = promised or "a JSON object" + (f" with {', '.join(ids)}" if ids else "")
     try:
         body = response.json()
     except ValueError:
@@ -296,10 +296,11 @@ class ZaehlerfreundeClient:
             params = {"page": page, "pageSize": PAGE_SIZE}
             response = self._call("GET", path, params=params)
             call = f"GET {path}?page={page}"
-            body = expect_object(response, call)
+            promised = f"a JSON object with {key} and totalNumPages"
+            body = expect_object(response, call, promised=promised)
             total = body.get("totalNumPages")
             if not isinstance(total, int) or isinstance(total, bool):
-                raise _unexpected(response, call, f"a JSON object with {key} and totalNumPages")
+                raise _unexpected(response, call, promised)
             items = self._items(body, key, call, response)
             yield from items
             page += 1
