@@ -232,20 +232,21 @@ def glitch(sandbox, mode: str, **options) -> None:
 
 
 def test_a_maintenance_page_is_transient_and_quotes_the_page(client, sandbox, calls):
-    glitch(sandbox, "maintenance_page")
+    sandbox.fault("maintenance", count=1)  # 200 text/html; nothing processed
     with pytest.raises(TransientError) as page:
         client.create_space(BUILDING)
     message = page.value.message
     assert "POST /spaces answered 200 (text/html" in message and "spaceId" in message
-    assert "Wartungsarbeiten Zählerfreunde wird gerade aktualisiert" in message
+    # Its first words as a person reads them, not its markup.
+    assert "Maintenance We'll be back soon Scheduled maintenance" in message
     assert "<h1>" not in message and sandbox.count("spaces") == 0
     assert calls[-1].status == 200  # recorded like any call
 
     # Also where the spec promises no body: a page is never the API's answer.
     space = client.create_space(BUILDING)
     device = client.create_device(space, METER)
-    glitch(sandbox, "maintenance_page")
-    with pytest.raises(TransientError, match="Wartungsarbeiten"):
+    sandbox.fault("maintenance", count=1)
+    with pytest.raises(TransientError, match="back soon"):
         client.delete_device(device)
     assert sandbox.count("devices") == 1
 

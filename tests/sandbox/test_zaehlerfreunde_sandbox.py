@@ -920,19 +920,6 @@ def test_the_trainer_page_shows_the_state_to_staff(sandbox, admin_client):
 # --- 2xx glitches ---------------------------------------------------------------------
 
 
-def test_maintenance_page_glitch_answers_200_html_without_processing(sandbox):
-    sandbox.login()
-    sandbox.glitch(mode="maintenance_page", count=1, path="/spaces")
-    page = sandbox.call("POST", "/spaces", json=BUILDING)
-    assert page.status_code == 200
-    assert page.headers["Content-Type"].startswith("text/html")
-    assert "Wartungsarbeiten" in page.text
-    state = sandbox.state()
-    assert state["counts"]["spaces"] == 0 and state["glitches"] == []
-    assert state["requests"]["POST /spaces"] == 1
-    assert sandbox.call("POST", "/spaces", json=BUILDING).json()["spaceId"]  # used up
-
-
 def test_body_glitches_process_the_request_and_answer_without_the_promised_id(sandbox):
     space = sandbox.create_space()
     sandbox.glitch(mode="empty_object", count=1)

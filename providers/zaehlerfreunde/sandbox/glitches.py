@@ -1,29 +1,20 @@
 """Answers that are 2xx but not what the spec promises, for tests and trainers.
 
-`POST _sandbox/glitches {"mode": "maintenance_page" | "empty_object" | "list_body",
-"count": 1, "path": "/spaces"}` makes the next `count` partner-API calls (whose path
-contains `path`; without one, every call except `/auth/token`) answer so:
-- maintenance_page: 200 text/html, as a proxy in front of a platform under maintenance
-  answers; the request never reaches the API, nothing is processed;
-- empty_object / list_body: the request is processed (a create creates), then the
-  answer is 200 `{}` / `[]`, as a platform whose contract changed would answer.
+`POST _sandbox/glitches {"mode": "empty_object" | "list_body", "count": 1, "path":
+"/spaces"}` makes the next `count` partner-API calls (whose path contains `path`;
+without one, every call except `/auth/token`) be processed (a create creates) and then
+answered 200 `{}` / `[]`, as a platform whose contract changed would answer.
 A glitch applies after the kit's faults and the token check, and only to calls the API
-would have answered with a 2xx (a refused call keeps its refusal).
+would have answered with a 2xx (a refused call keeps its refusal). A 200 maintenance
+page, where nothing is processed, is the shared kit's `maintenance` fault.
 """
 
 import functools
 
 from django.db.models import F
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 
 from .models import Glitch
-
-MAINTENANCE_HTML = """<!DOCTYPE html>
-<html lang="de"><head><title>Wartungsarbeiten</title></head>
-<body><h1>Wartungsarbeiten</h1>
-<p>Zählerfreunde wird gerade aktualisiert und ist in wenigen Minuten wieder für Sie da.</p>
-</body></html>
-"""
 
 
 def take(path: str, *, is_token_endpoint: bool) -> Glitch | None:
@@ -39,10 +30,6 @@ def take(path: str, *, is_token_endpoint: bool) -> Glitch | None:
     return None
 
 
-def maintenance_page() -> HttpResponse:
-    return HttpResponse(MAINTENANCE_HTML, status=200, content_type="text/html; charset=utf-8")
-
-
 def glitched(view, *, is_token_endpoint: bool = False):
     """Wrap an API view (inside the kit's wrapper) so a pending glitch changes its answer."""
 
@@ -51,8 +38,6 @@ def glitched(view, *, is_token_endpoint: bool = False):
         glitch = take(request.path, is_token_endpoint=is_token_endpoint)
         if glitch is None:
             return view(request, *args, **kwargs)
-        if glitch.mode == Glitch.MAINTENANCE_PAGE:
-            return maintenance_page()
         response = view(request, *args, **kwargs)
         if not 200 <= response.status_code < 300:
             return response

@@ -219,16 +219,15 @@ class AccessToken(models.Model):
 class Glitch(models.Model):
     """A 2xx answer that is not what the spec promises, switched on over HTTP.
 
-    The shared sandbox kit's faults answer 4xx/5xx, 429 or late; a platform (or a proxy
-    in front of it) can also answer 200 with a maintenance page or a body missing the
-    promised id. Zählerfreunde's own switch, consumed like a fault (atomic decrement).
+    The shared sandbox kit's faults answer 4xx/5xx, 429, late, or with a maintenance
+    page (nothing processed); a platform can also process a call and answer 200 with a
+    body missing the promised id. Zählerfreunde's own switch, consumed like a fault
+    (atomic decrement).
     """
 
-    MAINTENANCE_PAGE = "maintenance_page"  # 200 text/html; the request is NOT processed
     EMPTY_OBJECT = "empty_object"  # processed, then 200 `{}`
     LIST_BODY = "list_body"  # processed, then 200 `[]`
     MODES = [
-        (MAINTENANCE_PAGE, "200 text/html maintenance page, request not processed"),
         (EMPTY_OBJECT, "processed, answered 200 {}"),
         (LIST_BODY, "processed, answered 200 []"),
     ]

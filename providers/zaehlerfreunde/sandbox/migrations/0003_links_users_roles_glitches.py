@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
             name="Glitch",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("mode", models.CharField(choices=[("maintenance_page", "200 text/html maintenance page, request not processed"), ("empty_object", "processed, answered 200 {}"), ("list_body", "processed, answered 200 []")], max_length=32)),
+                ("mode", models.CharField(choices=[("empty_object", "processed, answered 200 {}"), ("list_body", "processed, answered 200 []")], max_length=32)),
                 ("remaining", models.PositiveIntegerField(default=1)),
                 ("path", models.CharField(blank=True, default="", max_length=500)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
