@@ -240,6 +240,8 @@ def test_a_maintenance_page_is_transient_and_quotes_the_page(client, sandbox, ca
     # Its first words as a person reads them, not its markup.
     assert "Maintenance We'll be back soon Scheduled maintenance" in message
     assert "<h1>" not in message and sandbox.count("spaces") == 0
+    # A page comes from in front of the API: the create may simply be sent again.
+    assert page.value.request_may_have_arrived is False
     assert calls[-1].status == 200  # recorded like any call
 
     # Also where the spec promises no body: a page is never the API's answer.
@@ -276,6 +278,7 @@ def test_a_body_without_what_the_spec_promises_is_transient(client, sandbox, mod
         call(client, space)
     assert promised in unexpected.value.message
     assert ("{}" if mode == "empty_object" else "[]") in unexpected.value.message
+    assert unexpected.value.request_may_have_arrived  # the API answered: it may have acted
 
 
 def test_a_token_answer_without_access_token_is_transient(client, sandbox):

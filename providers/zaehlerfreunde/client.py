@@ -84,11 +84,16 @@ def describe_error(response: requests.Response) -> str:
 def _unexpected(response: requests.Response, call: str, promised: str) -> TransientError:
     """A 2xx that is not what the spec promises: most often a maintenance page or a
     proxy answering for the platform, so worth another try later; the outbox ends it
-    in needs-attention if it persists."""
+    in needs-attention if it persists.
+
+    An HTML page never comes from the JSON API itself but from a proxy or maintenance
+    switch in front of it: the call did not reach the API, so a create may simply be
+    sent again. JSON without the promised id came from the API: it may have acted."""
     kind = response.headers.get("Content-Type") or "no content type"
     return TransientError(
         f"{call} answered {response.status_code} ({kind}), not {promised}: {first_words(response)}",
         status=response.status_code,
+        request_may_have_arrived="html" not in kind.lower(),
     )
 
 
