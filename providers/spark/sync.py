@@ -168,7 +168,7 @@ class _OwnedHandler(Handler):
     def send_create(self, client, user_id: str, body: dict) -> str:
         raise NotImplementedError
 
-    def move(self, client, remote_id, old_parent_id, new_parent_id) -> None:
+    def move(self, client, remote_id, old_parent_id, new_parent_id, obj=None) -> None:
         raise NotSupported(self.fixed_fields["tenant"])
 
     def update(self, client, remote_id, payload, parent_id) -> None:
