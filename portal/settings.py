@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     # are served is SERVE_SANDBOXES.
     "providers.sandbox_kit",
     "providers.zaehlerfreunde.sandbox",
+    "providers.climkit.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +205,11 @@ SANDBOX_LATENCY_MS = env.int("SANDBOX_LATENCY_MS", default=0)
 
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
 PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
+# Climkit allows 1 request/s for the whole deployment (providers/ratelimit.py): a caller
+# that would wait longer than this for its turn gets a TransientError and backs off.
+CLIMKIT_MAX_WAIT_SECONDS = env.float("CLIMKIT_MAX_WAIT_SECONDS", default=30.0)
+# Added to Climkit's 1 s between calls, for jitter between our turn and their arrival.
+CLIMKIT_RATE_MARGIN_MS = env.int("CLIMKIT_RATE_MARGIN_MS", default=30)
 # Zählerfreunde's spec shows reading timestamps in seconds, another page in ms.
 ZAEHLERFREUNDE_TIMESTAMP_UNIT = env.str("ZAEHLERFREUNDE_TIMESTAMP_UNIT", default="seconds")
 
@@ -277,7 +283,8 @@ PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
     # accessRoleId sent with every invite (GET /access-roles lists them); empty = none.
     "zaehlerfreunde": {"access_role_id": ""},
     "smartme": {},
-    "climkit": {},
+    # CLIMKIT_USERNAME / CLIMKIT_PASSWORD: the API user (not a Climkit portal account).
+    "climkit": {"username": "", "password": ""},
     "spark": {},
     "zevvy": {},
 }

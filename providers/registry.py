@@ -42,6 +42,14 @@ PLATFORMS = {
         sync_module="providers.zaehlerfreunde.sync",
         sandbox_urls="providers.zaehlerfreunde.sandbox.urls",
     ),
+    "climkit": Platform(
+        name="climkit",
+        label="Climkit",
+        sandbox_path="/sandbox/climkit/api/v1",
+        sync_module="providers.climkit.sync",
+        sandbox_urls="providers.climkit.sandbox.urls",
+        sandbox_options={"username": "{client_id}", "password": "{client_secret}"},
+    ),
 }
 KNOWN = ("zaehlerfreunde", "smartme", "climkit", "spark", "zevvy")
 
