@@ -99,10 +99,13 @@ class Budget:
             wait = self._seconds_until_free(bucket)
             now = time.monotonic()
             if now + wait > deadline:
+                # Classified as a 429: like the platform's own, it means "not sent, too
+                # many requests now", so the outbox repeats it later without a lookup.
                 raise TransientError(
                     f"{self.spec.name}: no turn within {self.spec.max_wait:g} s in the shared "
                     f"budget of {self.spec.requests} request(s) per {self.spec.per_seconds:g} s "
                     "(other processes of this deployment are using it); try again later",
+                    status=429,
                     retry_after=max(wait, 1.0),
                     request_may_have_arrived=False,
                 )

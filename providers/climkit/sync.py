@@ -30,6 +30,11 @@ def budget():
     )
 
 
+def credential_settings(connection) -> str:
+    """Where the credentials come from, for an operator's one-sentence diagnosis."""
+    return "CLIMKIT_USERNAME and CLIMKIT_PASSWORD"
+
+
 def make_client(connection, *, token_store, on_call) -> ClimkitClient:
     username = connection.options.get("username") or connection.client_id
     password = connection.options.get("password") or connection.client_secret
