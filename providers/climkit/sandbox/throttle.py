@@ -5,10 +5,15 @@ sandbox applies it to every API request, `/auth` included, as one budget for its
 user: two requests less than the interval apart → 429 with `Retry-After`. A refused
 request does not use up the budget (as flask-limiter counts only admitted hits).
 
-Enforced across server processes: the time is read inside a transaction that holds the
-single RateLimit row (BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE elsewhere), so
-admissions are serialised and their times are in order. Each request's time and outcome
-is kept (Arrival) so a test can assert the spacing the platform saw.
+A request's time is taken the moment it reaches the view, before it waits for anything
+of ours: the spacing judged is the spacing of arrivals, not of our database's locks
+(a real gateway's limiter is in memory and does not add such waits). The decision is
+made inside a transaction that holds the single RateLimit row (BEGIN IMMEDIATE on
+SQLite, SELECT … FOR UPDATE elsewhere), so concurrent requests in several server
+processes are judged one at a time. Should two be judged out of order, the later-judged
+one compares an earlier arrival with a later admission and is refused: never two
+admitted less than the interval apart. Each request's time and outcome is kept
+(Arrival) so a test can assert the spacing the platform saw.
 """
 
 import functools
@@ -23,13 +28,12 @@ from .models import Arrival, RateLimit
 KEEP_ARRIVALS = 2000
 
 
-def admit(endpoint: str) -> float | None:
-    """Record this request; None when admitted, else seconds until one may come."""
+def admit(endpoint: str, now: float) -> float | None:
+    """Judge a request that arrived at `now`; None when admitted, else seconds to wait."""
     with transaction.atomic():
         limit = RateLimit.objects.select_for_update().filter(pk=1).first()
         if limit is None:
             limit = RateLimit.objects.create(pk=1)
-        now = time.time()
         wait = 0.0
         if limit.interval > 0 and limit.last_admitted is not None:
             wait = limit.last_admitted + limit.interval - now
@@ -49,7 +53,8 @@ def rate_limited(endpoint: str, error):
         @csrf_exempt
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            wait = admit(f"{request.method} {endpoint}")
+            arrived = time.time()
+            wait = admit(f"{request.method} {endpoint}", arrived)
             if wait is None:
                 return view(request, *args, **kwargs)
             response = error(429, "Rate limit exceeded: 1 per 1 second")
