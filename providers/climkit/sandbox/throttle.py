@@ -30,10 +30,10 @@ KEEP_ARRIVALS = 2000
 
 def admit(endpoint: str, now: float) -> float | None:
     """Judge a request that arrived at `now`; None when admitted, else seconds to wait."""
+    # Created outside the transaction: get_or_create survives two first requests at once.
+    RateLimit.objects.get_or_create(pk=1)
     with transaction.atomic():
-        limit = RateLimit.objects.select_for_update().filter(pk=1).first()
-        if limit is None:
-            limit = RateLimit.objects.create(pk=1)
+        limit = RateLimit.objects.select_for_update().get(pk=1)
         wait = 0.0
         if limit.interval > 0 and limit.last_admitted is not None:
             wait = limit.last_admitted + limit.interval - now
