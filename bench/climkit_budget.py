@@ -10,6 +10,9 @@ processes (each `django.setup()` with the same settings, the client from
 under VAR_DIR or, with --budget redis, REDIS_URL) call it as fast as their turns allow
 for --seconds each, all starting at the same moment.
 
+Baseline, in the same run: 4 processes each keeping 1/s by itself (what Celery's
+per-worker `rate_limit` would do), for up to 10 s: the sandbox refuses most of them.
+
 Per run, from the sandbox's own arrival log: calls admitted, 429s (must be 0), the
 smallest gap between two calls (must be ≥ 1 s), and the rate achieved in steady state,
 (calls - 1) / (last arrival - first arrival), against the budget of 1/s: the ratio must
@@ -45,15 +48,19 @@ def _free_port() -> int:
 # --- one caller process ---------------------------------------------------------------
 
 
-def caller(seconds: float) -> None:
-    """A portal process: waits for the start time on stdin, then calls until the end."""
+def caller(seconds: float, local: bool) -> None:
+    """A portal process: waits for the start time on stdin, then calls until the end.
+    `local`: the baseline, each process keeping 1/s on its own (as Celery's rate_limit)."""
     import django
 
     django.setup()
     from providers import registry
     from providers.errors import ProviderError
+    from providers.ratelimit import BudgetSpec, shared_budget
 
     client = registry.client("climkit")
+    if local:
+        client.acquire = shared_budget(BudgetSpec("climkit")).acquire  # this process only
     print("ready", flush=True)
     start = float(sys.stdin.readline())
     time.sleep(max(0.0, start - time.time()))
@@ -153,11 +160,12 @@ class Bench:
             **kwargs,
         )
 
-    def run(self, processes: int) -> dict:
-        seconds = self.args.seconds
+    def run(self, processes: int, *, local: bool = False) -> dict:
+        seconds = self.args.seconds if not local else min(self.args.seconds, 10.0)
+        extra = ["--local"] if local else []
         callers = [
             subprocess.Popen(
-                [sys.executable, __file__, "--caller", "--seconds", str(seconds)],
+                [sys.executable, __file__, "--caller", "--seconds", str(seconds), *extra],
                 cwd=ROOT,
                 env=self.env,
                 stdin=subprocess.PIPE,
@@ -185,7 +193,7 @@ class Bench:
             if start <= a["at"] <= start + seconds + 1
         ]
         admitted = sorted(a["at"] for a in arrivals if a["admitted"])
-        for refused in (a for a in arrivals if not a["admitted"]):
+        for refused in (a for a in arrivals if not a["admitted"] and not local):
             before = max((t for t in admitted if t <= refused["at"]), default=None)
             after = min((t for t in admitted if t > refused["at"]), default=None)
             since = "-" if before is None else f"{refused['at'] - before:.3f}"
@@ -196,6 +204,8 @@ class Bench:
         span = admitted[-1] - admitted[0] if len(admitted) > 1 else 0.0
         rate = (len(admitted) - 1) / span if span else 0.0
         return {
+            "label": f"{processes}" + (" (baseline: a 1/s limiter per process)" if local else ""),
+            "baseline": local,
             "processes": processes,
             "admitted": len(admitted),
             "refused": sum(1 for a in arrivals if not a["admitted"]),
@@ -217,10 +227,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each run")
     parser.add_argument("--budget", choices=("sqlite", "redis"), default="sqlite")
     parser.add_argument("--processes", default="1,4,8", help="comma-separated process counts")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline run")
     parser.add_argument("--caller", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--local", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.caller:
-        caller(args.seconds)
+        caller(args.seconds, args.local)
         return 0
 
     bench = Bench(args)
@@ -231,6 +243,8 @@ def main() -> int:
               f"margin {margin} ms; sandbox {bench.base} (gunicorn 1x8, warmed), "
               f"{args.seconds:g} s per run")  # fmt: skip
         results = [bench.run(int(n)) for n in args.processes.split(",")]
+        if not args.no_baseline:
+            results.append(bench.run(4, local=True))
     finally:
         bench.close()
 
@@ -240,11 +254,17 @@ def main() -> int:
     for r in results:
         ratio = r["rate"] / 1.0
         good = r["refused"] == 0 and r["min_gap"] >= 1.0 and TARGET <= ratio <= 1.0
-        ok &= good
-        verdict = "" if good else "  <-- FAIL"
+        verdict = ""
+        if r["baseline"]:
+            verdict = "  (what the shared budget prevents)"
+        else:
+            ok &= good
+            verdict = "" if good else "  <-- FAIL"
         print(f"{r['processes']:>9} {r['admitted']:>6} {r['refused']:>5} {r['min_gap']:>10.3f} "
               f"{r['rate']:>8.3f} {ratio:>6.3f}  {r['outcomes']}{verdict}")  # fmt: skip
-    ratios = ", ".join(f"{r['processes']}: {r['rate']:.3f}" for r in results)
+        if r["baseline"]:
+            print(f"{'':>9} ^ {r['label']}")
+    ratios = ", ".join(f"{r['processes']}: {r['rate']:.3f}" for r in results if not r["baseline"])
     print(f"ratios against the 1/s budget (target ≥ {TARGET}, never above 1.0): {ratios}")
     return 0 if ok else 1
 
