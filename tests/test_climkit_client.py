@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from providers.climkit.client import ClimkitClient, parse_timestamp, utc_param
-from providers.errors import AuthError, TransientError
+from providers.errors import AuthError, PermanentError, TransientError
 from providers.http import CallRecord
 from providers.ratelimit import BudgetSpec, shared_budget
 from providers.tokens import MemoryTokenStore, Token
@@ -271,7 +271,9 @@ def test_no_api_user_is_a_clear_error(settings):
         "climkit": {"base_url": "https://api.climkit.io/api/v1", "client_id": "",
                     "client_secret": "", "options": {"username": "", "password": ""}},
     }  # fmt: skip
-    with pytest.raises(AuthError, match="CLIMKIT_USERNAME and CLIMKIT_PASSWORD"):
+    with pytest.raises(
+        AuthError, match="no API user is configured: CLIMKIT_USERNAME and CLIMKIT_PASSWORD"
+    ):
         registry.client("climkit")
 
 
@@ -287,3 +289,10 @@ def test_timestamps_keep_their_offset_and_requests_are_utc():
     assert utc_param(parsed) == "2026-03-22T04:30:00"
     with pytest.raises(ValueError, match="timezone-aware"):
         utc_param(datetime(2026, 3, 22))
+
+
+def test_a_web_page_at_the_login_is_not_a_password_problem(make, live_server):
+    """A base URL pointing at a web page: the portal's admin answers POST with a 403 page."""
+    with pytest.raises(PermanentError, match="not the API: 403 Forbidden") as wrong:
+        make(base=f"{live_server.url}/admin", acquire=lambda: None).all_installations()
+    assert not isinstance(wrong.value, AuthError)

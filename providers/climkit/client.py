@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import requests
 
-from ..errors import AuthError, TransientError
+from ..errors import AuthError, PermanentError, TransientError
 from ..http import CallRecord, HttpTransport, make_session, raise_for_status
 from ..ratelimit import BudgetSpec, shared_budget
 from ..tokens import MemoryTokenStore, Token, TokenStore
@@ -52,6 +52,14 @@ def describe_error(response: requests.Response) -> str:
             if isinstance(body.get(key), str) and body[key]:
                 return body[key][:500]
     return str(body)[:500]
+
+
+def _is_json(response: requests.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 def first_words(text: str, limit: int = 120) -> str:
@@ -123,10 +131,19 @@ class ClimkitClient:
         response = self._send(
             "POST", "/auth", json={"username": self.username, "password": self.password}
         )
-        if response.status_code in (400, 401, 403):
+        if response.status_code == 401 or (
+            response.status_code in (400, 403) and _is_json(response)
+        ):
             reason = describe_error(response)
             raise AuthError(
                 f"Climkit refused the username or password: {reason}", status=response.status_code
+            )
+        if response.status_code in (400, 403):
+            # A web page, not the API's answer: a proxy or a wrong base URL, not a password.
+            raise PermanentError(
+                f"POST /auth answered {response.status_code} with something that is not the "
+                f"API: {first_words(response.text)}",
+                status=response.status_code,
             )
         raise_for_status(response, describe_error)
         body = self._json(response, "POST /auth", dict)

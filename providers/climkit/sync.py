@@ -40,8 +40,8 @@ def make_client(connection, *, token_store, on_call) -> ClimkitClient:
     password = connection.options.get("password") or connection.client_secret
     if not username or not password:
         raise AuthError(
-            "Climkit has no API user: set CLIMKIT_USERNAME and CLIMKIT_PASSWORD "
-            "(the API credentials Climkit issued, not a portal login)."
+            "no API user is configured: CLIMKIT_USERNAME and CLIMKIT_PASSWORD are the API "
+            "credentials Climkit issued, not a portal login"
         )
     return ClimkitClient(
         connection.base_url,
