@@ -88,7 +88,18 @@ class Budget:
     def acquire(self) -> float:
         """Wait for this caller's turn; returns the seconds waited.
 
-        Raises TransientError when the turn would come later than `max_wait`."""
+        Raises TransientError when the turn would come later than `max_wait`, or when
+        the budget's store (Redis, the SQLite file) cannot be used: then nothing is sent."""
+        try:
+            return self._acquire()
+        except (OSError, sqlite3.Error, _redis_errors()) as exc:
+            raise TransientError(
+                f"{self.spec.name}: the shared rate-limit store ({self.backend}) cannot be "
+                f"used, so no call is sent: {type(exc).__name__}: {exc}",
+                request_may_have_arrived=False,
+            ) from exc
+
+    def _acquire(self) -> float:
         limiter, bucket = self._open()
         started = time.monotonic()
         deadline = started + self.spec.max_wait
@@ -277,6 +288,14 @@ class RedisBudget(Budget):
 
         client = redis.Redis.from_url(self.redis_url)
         return _RedisClockBucket.open(rates, client, self.key)
+
+
+def _redis_errors() -> type[Exception]:
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover - redis is a requirement
+        return OSError
+    return RedisError
 
 
 def _table_name(name: str) -> str:

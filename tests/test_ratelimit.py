@@ -102,3 +102,9 @@ def test_the_portal_builds_its_budget_from_settings(settings):
     assert embedded.spec.max_wait == 12.0 and embedded.spec.interval_ms == 1030
     settings.REDIS_URL = "redis://127.0.0.1:6379/15"  # not connected until first used
     assert isinstance(sync.budget(), RedisBudget)
+
+
+def test_an_unusable_store_is_a_transient_error_and_nothing_is_sent():
+    budget = RedisBudget(BudgetSpec("climkit"), "redis://127.0.0.1:1/0")  # nothing listens
+    with pytest.raises(TransientError, match="shared rate-limit store \\(redis\\) cannot be used"):
+        budget.acquire()
