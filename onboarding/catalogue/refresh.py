@@ -6,7 +6,7 @@ that comes back is cleared of it. A fetch that fails half-way changes nothing.""
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from providers import registry
@@ -60,12 +60,24 @@ def refresh(platform: str, *, client=None) -> RefreshResult:
         raise RefreshFailed(f"{registry.label(platform)} has no catalogue.")
     started = timezone.now()
     try:
-        # One refresh per platform at a time (beat, the admin and the command may meet).
+        items = _fetch(module, client or registry.client(platform))
+        # Two refreshes may meet (beat, the admin, the command): reading twice is harmless,
+        # storing is one at a time, so neither inserts a row the other just inserted. The
+        # lock is held only while storing, well within its time limit; the fetch (Climkit:
+        # one call a second) may take minutes.
         with shared_lock(f"catalogue:{platform}"):
-            items = _fetch(module, client or registry.client(platform))
             result = _store(platform, items)
     except ProviderError as exc:
         message = what_to_fix(platform, exc, doing="its catalogue was not refreshed")
+        _log(platform, started, ok=False, message=message)
+        raise RefreshFailed(message) from exc
+    except DatabaseError as exc:  # rolled back: the catalogue is as it was
+        log.exception("%s catalogue: storing failed", platform)
+        message = (
+            f"{registry.label(platform)}: its catalogue was not refreshed, because storing it "
+            f"failed ({type(exc).__name__}: {exc}); try again, and check the database if it "
+            "persists."
+        )
         _log(platform, started, ok=False, message=message)
         raise RefreshFailed(message) from exc
     _log(platform, started, ok=True, message=result.summary(), result=result)
