@@ -89,7 +89,7 @@ def retry_rows(modeladmin, request, rows):
             "admin/onboarding/confirm_retry.html",
             {
                 **modeladmin.admin_site.each_context(request),
-                "title": "Retry: an invite may already exist",
+                "title": "Retry: it may already exist on the platform",
                 "blind": blind,
                 "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "action": request.POST.get("action"),
