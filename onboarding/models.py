@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from .page_models import InviteEmail, Wizard
 from .sync.models import ApiCall, ProviderConnection, SyncRecord
 from .validators import validate_postcode, validate_vin
 
@@ -19,12 +20,14 @@ __all__ = [
     "ApiCall",
     "Device",
     "Invite",
+    "InviteEmail",
     "Meter",
     "ProviderConnection",
     "Space",
     "SyncRecord",
     "TenantUser",
     "Vehicle",
+    "Wizard",
 ]
 
 

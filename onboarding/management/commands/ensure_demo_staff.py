@@ -4,7 +4,10 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
+
+from onboarding.page_models import ONBOARDING_STAFF
 
 USERNAME = "demo"
 
@@ -23,8 +26,10 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+        # The portal's role for creating and changing (made by migration 0006_pages).
+        user.groups.add(Group.objects.get(name=ONBOARDING_STAFF))
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo staff login: {USERNAME} / {password}  at {settings.SANDBOX_BASE_URL}/admin/"
+                f"Demo staff login: {USERNAME} / {password}  at {settings.SANDBOX_BASE_URL}/"
             )
         )
