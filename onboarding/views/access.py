@@ -2,7 +2,7 @@
 
 Signed-in staff see the pages when their role (group) lets them view the onboarding
 data; anything but GET/HEAD also needs the right to change it. A viewer's POST is a
-403, never a silent no-op. The roles are groups (migration 0006_pages) carrying the
+403, never a silent no-op. The roles are groups (migration onboarding …_pages) carrying the
 model permissions, so the admin and the pages agree on who may do what.
 """
 

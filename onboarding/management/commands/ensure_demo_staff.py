@@ -26,7 +26,7 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        # The portal's role for creating and changing (made by migration 0006_pages).
+        # The portal's role for creating and changing (made by migration onboarding …_pages).
         user.groups.add(Group.objects.get(name=ONBOARDING_STAFF))
         self.stdout.write(
             self.style.SUCCESS(

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ('onboarding', '0005_moves_waiting_children_accepted_invites'),
+        ('onboarding', '0006_catalogue'),
     ]
 
     operations = [
