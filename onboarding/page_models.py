@@ -6,10 +6,7 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# Roles (groups made by migration onboarding …_pages): the pages check the permissions each
-# group carries, so the admin and the pages agree on who may do what.
-ONBOARDING_STAFF = "Onboarding staff"
-VIEWERS = "Viewers"
+from .roles import ONBOARDING_STAFF, VIEWERS  # noqa: F401 (the roles, for importers)
 
 
 class Wizard(models.Model):

@@ -1,9 +1,9 @@
 """Users with the portal's roles, for the pages' tests."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 
-from onboarding.page_models import ONBOARDING_STAFF, VIEWERS
+from onboarding.roles import ONBOARDING_STAFF, VIEWERS, ensure_roles
 
 PASSWORD = "a-long-test-password-42"
 
@@ -13,6 +13,7 @@ def make_user(username: str, group: str | None, *, staff: bool = True) -> User:
     user.is_staff = staff
     user.save()
     if group:
+        ensure_roles(Group, Permission)  # a transactional test's flush drops them
         user.groups.add(Group.objects.get(name=group))
     return user
 

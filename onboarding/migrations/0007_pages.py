@@ -4,13 +4,9 @@ import django.db.models.deletion
 import uuid
 from django.db import migrations, models
 
-# The two roles of the portal's pages. Permissions are made after migrations by
-# default; they are made here first so the groups can carry them.
-ONBOARDING_STAFF = "Onboarding staff"
-VIEWERS = "Viewers"
-# What onboarding staff add and change (a sync row: "retry"); both roles view everything.
-CHANGED_BY_STAFF = ("space", "device", "tenantuser", "invite", "meter", "vehicle", "resource",
-                    "syncrecord", "wizard", "inviteemail")
+# The two roles of the portal's pages (onboarding/roles.py). Permissions are made after
+# migrations by default; they are made here first so the groups can carry them.
+from onboarding.roles import ONBOARDING_STAFF, VIEWERS, ensure_roles
 
 
 def make_groups(apps, schema_editor):
@@ -20,16 +16,7 @@ def make_groups(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    ours = Permission.objects.filter(content_type__app_label="onboarding")
-    staff, _ = Group.objects.get_or_create(name=ONBOARDING_STAFF)
-    changes = ours.filter(content_type__model__in=CHANGED_BY_STAFF).exclude(
-        codename__startswith="delete_"
-    )
-    staff.permissions.add(*changes, *ours.filter(codename__startswith="view_"))
-    viewers, _ = Group.objects.get_or_create(name=VIEWERS)
-    viewers.permissions.add(*ours.filter(codename__startswith="view_"))
+    ensure_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def remove_groups(apps, schema_editor):

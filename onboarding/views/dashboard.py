@@ -104,7 +104,7 @@ def building_rows(request, data: dict):
     disconnected = status.disconnected_platforms()
     only = [data["platform"]] if data.get("platform") else None
     space_platforms = only or status.platforms_for(Space)
-    all_platforms = only or registry.enabled()
+    all_platforms = only or status.unit_platforms()
     by_building = {b.pk: [] for b in shown}
     for unit in units:
         held = contents.get(unit.pk, {})

@@ -167,6 +167,14 @@ def platforms_for(model) -> list[str]:
     return registry.providers_for(model)
 
 
+def unit_platforms() -> list[str]:
+    """Platforms taking a unit or anything in it (read-only catalogues take nothing)."""
+    models = [Space, *[model for model, _path in unit_children()]]
+    return [
+        name for name in registry.enabled() if any(m in registry.handlers(name) for m in models)
+    ]
+
+
 def badges(rows: list[SyncRecord], platforms: list[str], now=None, disconnected=()) -> list[Badge]:
     by_platform = defaultdict(list)
     for row in rows:

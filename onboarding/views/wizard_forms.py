@@ -2,6 +2,8 @@
 building's address, valid VINs) are checked on the server and shown beside the field."""
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Device, DeviceType, Medium, Meter, Space, SpaceCategory, TenantUser, Vehicle
@@ -100,6 +102,18 @@ class UnitForm(forms.ModelForm):
             CATEGORY_LABELS,
         )  # fmt: skip
         self.fields["category"].initial = SpaceCategory.FLAT
+
+    def _post_clean(self):
+        if self.building is not None and self.building.pk:
+            self.instance.parent = self.building
+            return super()._post_clean()
+        # The building is not saved yet (it is new, or its own form has errors): check
+        # the unit's fields now; the model's rules run once the step saves the building.
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields)
+            self.instance.clean_fields(exclude=self._get_validation_exclusions())
+        except ValidationError as exc:
+            self._update_errors(exc)
 
     def clean(self):
         data = super().clean()

@@ -4,10 +4,10 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 
-from onboarding.page_models import ONBOARDING_STAFF
+from onboarding.roles import ONBOARDING_STAFF, ensure_roles
 
 USERNAME = "demo"
 
@@ -27,6 +27,7 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         # The portal's role for creating and changing (made by migration onboarding …_pages).
+        ensure_roles(Group, Permission)
         user.groups.add(Group.objects.get(name=ONBOARDING_STAFF))
         self.stdout.write(
             self.style.SUCCESS(
