@@ -6,6 +6,7 @@ from collections import defaultdict
 from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from providers import registry
 
@@ -15,6 +16,14 @@ from .access import page
 from .rendering import page_or_fragment
 
 RECENT_CALLS = 10
+CHILD_TITLES = {
+    "Device": _("Devices"),
+    "TenantUser": _("Tenants"),
+    "Invite": _("Invites"),
+    "Meter": _("Meters"),
+    "Vehicle": _("Vehicles"),
+    "Resource": _("Resources"),
+}
 HIDDEN_FIELDS = {"id", "deletion_requested_at", "invite_link"}
 
 
@@ -94,7 +103,9 @@ def children_of(obj) -> list[dict]:
             continue
         result.append(
             {
-                "title": model._meta.verbose_name_plural,
+                "title": CHILD_TITLES.get(model.__name__, model._meta.verbose_name_plural)
+                if model is not Space
+                else _("Units"),
                 "content_type": ContentType.objects.get_for_model(model),
                 "items": [
                     {

@@ -78,6 +78,16 @@ def kind(row: SyncRecord, now) -> str:
     return row.state
 
 
+def relative(when, now) -> str:
+    """ "in 4 seconds", "in 3 minutes": seconds count while a retry is that close."""
+    seconds = int((when - now).total_seconds())
+    if seconds <= 0:
+        return _("due now")
+    if seconds < 60:
+        return ngettext("in %(n)s second", "in %(n)s seconds", seconds) % {"n": seconds}
+    return _("in %(time)s") % {"time": timeuntil(when, now)}
+
+
 @dataclass
 class Badge:
     platform: str
@@ -127,7 +137,10 @@ def badge(platform: str, rows: list[SyncRecord], now=None, disconnected=()) -> B
         text = prefix + _("waiting for its building or unit")
     elif worst == "retrying":
         retry_at = min(r.not_before for r in chosen)
-        text = prefix + _("waiting to retry in %(time)s") % {"time": timeuntil(retry_at, now)}
+        text = prefix + _("waiting to retry at %(time)s (%(relative)s)") % {
+            "time": timezone.localtime(retry_at).strftime("%H:%M:%S"),
+            "relative": relative(retry_at, now),
+        }
         title = timezone.localtime(retry_at).strftime("%Y-%m-%d %H:%M:%S %Z")
         reason = first.last_error
     elif worst == "failed":
