@@ -230,6 +230,9 @@ SYNC_REQUEUE_AFTER_SECONDS = env.float("SYNC_REQUEUE_AFTER_SECONDS", default=600
 SYNC_DEPENDENCY_WAIT_SECONDS = env.float("SYNC_DEPENDENCY_WAIT_SECONDS", default=300.0)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
 
+# `import_building` refuses larger files (about 20,000 units a file at 5 MB).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
