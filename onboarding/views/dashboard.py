@@ -9,8 +9,13 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q
+from django.forms.utils import flatatt
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from providers import registry
 
@@ -24,6 +29,21 @@ BUILDINGS_PER_PAGE = 20
 ATTENTION_SHOWN = 25
 
 
+class FastSelect(forms.Select):
+    """A select of hundreds of options rendered in one go, not one template per option."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        chosen = "" if value is None else str(value)
+        options = format_html_join(
+            "",
+            "<option value=\"{}\"{}>{}</option>",
+            ((v, mark_safe(" selected") if str(v) == chosen else "", label)  # noqa: S308
+             for v, label in self.choices),
+        )  # fmt: skip
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(attrs), options)
+
+
 class DashboardFilters(forms.Form):
     q = forms.CharField(
         label=_("Search"),
@@ -33,7 +53,9 @@ class DashboardFilters(forms.Form):
     )
     platform = forms.ChoiceField(label=_("Platform"), required=False)
     state = forms.ChoiceField(label=_("State"), required=False)
-    building = forms.TypedChoiceField(label=_("Building"), required=False, coerce=int)
+    building = forms.TypedChoiceField(
+        label=_("Building"), required=False, coerce=int, widget=FastSelect
+    )
 
     def __init__(self, *args, buildings=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,25 +121,31 @@ def building_rows(request, data: dict):
     for held in contents.values():
         for model, pks in held.items():
             wanted.setdefault(model, []).extend(pks)
-    rows = status.rows_for(wanted)
+    rows = status.rows_for(wanted, light=True)
     now = timezone.now()
     disconnected = status.disconnected_platforms()
     only = [data["platform"]] if data.get("platform") else None
     space_platforms = only or status.platforms_for(Space)
     all_platforms = only or status.unit_platforms()
     by_building = {b.pk: [] for b in shown}
+    space_url = reverse("pages:space", args=[0])  # one reverse for the page, not one a row
     for unit in units:
         held = contents.get(unit.pk, {})
         unit_rows = list(rows.get((Space, unit.pk), []))
         for model, pks in held.items():
             for pk in pks:
                 unit_rows += rows.get((model, pk), [])
+        devices, tenants = len(held.get(Device, [])), len(held.get(TenantUser, []))
+        badges = status.badges(unit_rows, all_platforms, now, disconnected)
         by_building[unit.parent_id].append(
             {
                 "unit": unit,
-                "badges": status.badges(unit_rows, all_platforms, now, disconnected),
-                "devices": len(held.get(Device, [])),
-                "tenants": len(held.get(TenantUser, [])),
+                "url": space_url.replace("/0/", f"/{unit.pk}/"),
+                "badges": badges,
+                "badges_html": status.badges_html(badges),
+                "holds": ngettext("%(n)s device", "%(n)s devices", devices) % {"n": devices}
+                + ", "
+                + ngettext("%(n)s tenant", "%(n)s tenants", tenants) % {"n": tenants},
             }
         )
     table = [

@@ -81,7 +81,7 @@ def sync_progress(names: list[str]) -> tuple[list, bool]:
     for held in status.unit_contents(units).values():
         for model, pks in held.items():
             wanted.setdefault(model, []).extend(pks)
-    all_rows = [row for rows in status.rows_for(wanted).values() for row in rows]
+    all_rows = [row for rows in status.rows_for(wanted, light=True).values() for row in rows]
     badges = status.badges(
         all_rows, registry.enabled(), timezone.now(), status.disconnected_platforms()
     )
