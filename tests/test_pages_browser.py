@@ -173,7 +173,7 @@ def test_a_failing_sandbox_shows_waiting_to_retry_and_recovers(
 
     home = building("Regenhof")
     page.goto(f"{live_server.url}/spaces/{home.pk}/")
-    page.get_by_text("waiting to retry in").first.wait_for()
+    page.get_by_text("waiting to retry at").first.wait_for()
     assert "503" in page.locator("#platforms").inner_text()  # the platform's answer, in words
     page.screenshot(path=shots / "retrying.png", full_page=True)
     page.locator("#platforms .badge.synced").wait_for(timeout=30_000)
