@@ -8,8 +8,8 @@ app_name = "pages"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
-    path("sign-in/", auth.sign_in, name="login"),
-    path("sign-out/", auth.sign_out, name="logout"),
+    path("login/", auth.sign_in, name="login"),
+    path("logout/", auth.sign_out, name="logout"),
     path("password/", auth.password_change, name="password_change"),
     path("password/done/", auth.password_change_done, name="password_change_done"),
     path("sync/retry/", sync.retry, name="retry"),

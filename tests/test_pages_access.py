@@ -18,13 +18,13 @@ def test_signed_out_visitors_are_sent_to_the_sign_in(client):
     for url in PAGES:
         response = client.get(url)
         assert response.status_code == 302
-        assert response["Location"].startswith("/sign-in/?next=")
+        assert response["Location"].startswith("/login/?next=")
 
 
 def test_a_signed_out_fragment_asks_htmx_to_go_to_the_sign_in(client):
     response = client.get("/", **HX, HTTP_HX_TARGET="buildings")
     assert response.status_code == 401
-    assert response["HX-Redirect"].startswith("/sign-in/")
+    assert response["HX-Redirect"].startswith("/login/")
 
 
 def test_root_is_the_portal_not_the_admin(staff):
@@ -34,23 +34,23 @@ def test_root_is_the_portal_not_the_admin(staff):
 
 
 def test_staff_sign_in_and_out(client, staff_user):
-    response = client.post("/sign-in/", {"username": "olivia", "password": PASSWORD})
+    response = client.post("/login/", {"username": "olivia", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
     assert client.get("/").status_code == 200
-    assert client.post("/sign-out/").status_code == 302
+    assert client.post("/logout/").status_code == 302
     assert client.get("/").status_code == 302
 
 
 def test_a_login_that_is_not_staff_is_refused(client):
     make_user("nina", None, staff=False)
-    response = client.post("/sign-in/", {"username": "nina", "password": PASSWORD})
+    response = client.post("/login/", {"username": "nina", "password": PASSWORD})
     assert response.status_code == 200
     assert b"not for staff" in response.content
     assert client.get("/").status_code == 302
 
 
 def test_a_wrong_password_is_said_in_place(client, staff_user):
-    response = client.post("/sign-in/", {"username": "olivia", "password": "nope"})
+    response = client.post("/login/", {"username": "olivia", "password": "nope"})
     assert response.status_code == 200
     assert b"Please enter a correct username and password" in response.content
 
