@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     if os.environ.get("SKIP_BROWSER_TESTS") == "1":
         pytest.skip("SKIP_BROWSER_TESTS=1: browser tests skipped on purpose")
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
@@ -36,7 +36,7 @@ def browser():
         )
     # Playwright's sync API runs an event loop in this thread; the test's own ORM
     # calls are still plain synchronous ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
