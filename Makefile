@@ -32,6 +32,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/climkit_budget.py
 	$(BIN)/python bench/dashboard.py
 
 clean:
