@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from .catalogue.models import CatalogueEntry, CatalogueRefresh
+from .page_models import InviteEmail, Wizard
 from .sync.models import ApiCall, ProviderConnection, SyncRecord
 from .validators import (
     heating_element_watts as parse_heating_elements,
@@ -29,6 +30,7 @@ __all__ = [
     "CatalogueRefresh",
     "Device",
     "Invite",
+    "InviteEmail",
     "Meter",
     "ProviderConnection",
     "Resource",
@@ -36,6 +38,7 @@ __all__ = [
     "SyncRecord",
     "TenantUser",
     "Vehicle",
+    "Wizard",
 ]
 
 
