@@ -22,7 +22,7 @@ run: $(STAMP)
 # The browser tests drive Debian's Chromium: installed here when missing and we are root;
 # otherwise they fail saying so (SKIP_BROWSER_TESTS=1 skips them on purpose).
 test: $(STAMP)
-	command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || [ "$$SKIP_BROWSER_TESTS" = 1 ] || (apt-get update && apt-get install -y chromium)
+	command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || [ "$$SKIP_BROWSER_TESTS" = 1 ] || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest
 
 lint: $(STAMP)
