@@ -26,6 +26,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from providers import coverage, registry
+from spark_events.vehicle_admin import VehicleChargeReportsMixin
 
 from . import services
 from .catalogue import admin as catalogue_admin  # noqa: F401 (registers the catalogue)
@@ -724,7 +725,7 @@ class MeterAdmin(SyncedAdmin):
 
 
 @admin.register(Vehicle)
-class VehicleAdmin(SyncedAdmin):
+class VehicleAdmin(VehicleChargeReportsMixin, SyncedAdmin):
     list_display = (
         "brand",
         "model",

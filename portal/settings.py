@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "onboarding",
+    "spark_events",
+    "climkit_pull",
     # Sandboxes' tables exist everywhere (migrations stay linear); whether their URLs
     # are served is SERVE_SANDBOXES.
     "providers.sandbox_kit",

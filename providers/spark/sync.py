@@ -20,6 +20,7 @@ import json
 from django.conf import settings
 
 from onboarding.models import Meter, Resource, TenantUser, Vehicle
+from spark_events.models import ChargeReport
 
 from ..errors import NotSupported, PermanentError
 from ..handlers import Handler
@@ -221,6 +222,9 @@ class VehicleHandler(_OwnedHandler):
     key = "vehicleId"
     fixed_fields = cannot_change("vehicle", ("tenant", "brand", "model", "year", "vin"))
 
+    def dependants(self, vehicle: Vehicle):
+        return [(ChargeReport, vehicle.charge_reports.values("pk"))]
+
     def payload(self, vehicle: Vehicle, parent_id: str | None) -> dict:
         metadata = {"resourceType": "Vehicle", "brand": vehicle.brand, "model": vehicle.model}
         if vehicle.year:
@@ -269,9 +273,72 @@ class ResourceHandler(_OwnedHandler):
         client.delete_resource(*_split(remote_id))
 
 
+class ChargeReportHandler(Handler):
+    """A VehicleChargeAction report (guide §7: POST /reports), sent once its vehicle is
+    on Spark.
+
+    Repeats. The guide lets the sender choose the report's `eventId` and says nothing of
+    a repeated one; Spark's reference answers every POST /reports with a new report `id`,
+    and offers no way to list or fetch reports. So a repeated POST would be a second
+    report (the sandbox does the same): a create whose answer was lost is never repeated
+    by the engine. It looks first (find_existing), cannot, and the row waits for a
+    person (NotSupported → needs attention) who can ask Spark, by our eventId (the
+    report's UUID, sent with it), whether it arrived, then Retry or accept it as is.
+    Reports are facts about the past: there is no update, and Spark has no delete.
+    """
+
+    parent_field = "vehicle"
+    supports_lookup = False
+    supports_delete = False
+    delete_refusal = "Spark has no API to withdraw a report once sent."
+    fixed_fields = {
+        field: "A report Spark has received cannot be changed; send a new one."
+        for field in (
+            "vehicle", "action", "power", "state_of_charge", "battery_capacity",
+            "latitude", "longitude",
+        )
+    }  # fmt: skip
+
+    def rank(self, obj) -> int:
+        return 2  # after its vehicle (1), which waits for its tenant (0)
+
+    def payload(self, report: ChargeReport, parent_id: str | None) -> dict:
+        item = {
+            "payloadType": "VehicleChargeAction",
+            "resourceId": str(report.vehicle.vehicle_id),
+            "actionType": report.action,
+            "power": report.power,
+            "stateOfCharge": float(report.state_of_charge),
+            "batteryCapacity": report.battery_capacity,
+        }
+        if report.latitude is not None and report.longitude is not None:
+            item["location"] = {
+                "latitude": float(report.latitude),
+                "longitude": float(report.longitude),
+            }
+        return {"eventId": str(report.event_id), "name": report.name, "payloads": [item]}
+
+    def create(self, client, report, payload, parent_id) -> str:
+        return str(client.create_report(payload)["id"])
+
+    def after_create(self, report: ChargeReport, remote_id: str) -> None:
+        type(report).objects.filter(pk=report.pk).update(spark_report_id=remote_id)
+
+    def find_existing(self, client, report, payload, parent_id) -> str | None:
+        raise NotSupported(
+            "The report may or may not have reached Spark (no answer came back), and Spark "
+            f"offers no way to look reports up. Ask Spark about eventId {payload['eventId']}: "
+            "if it arrived, accept this row as is; if not, Retry sends it."
+        )
+
+    def update(self, client, remote_id, payload, parent_id) -> None:
+        raise NotSupported("A report Spark has received cannot be changed; send a new one.")
+
+
 HANDLERS = {
     TenantUser: TenantUserHandler(),
     Meter: MeterHandler(),
     Vehicle: VehicleHandler(),
     Resource: ResourceHandler(),
+    ChargeReport: ChargeReportHandler(),
 }

@@ -1,0 +1,145 @@
+"""Spark webhook subscriptions (managed on Spark through subscriptions.py), the events
+received, and charge reports (synced through the outbox)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+
+from onboarding.admin import SyncedAdmin
+from providers.errors import ProviderError
+
+from . import subscriptions
+from .models import ChargeReport, SparkEvent, WebhookSubscription
+
+
+class SubscriptionForm(forms.ModelForm):
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to generate one (recommended). Stored encrypted, never shown.",
+    )
+    notification_types = forms.CharField(
+        required=False,
+        initial=", ".join(subscriptions.DEFAULT_NOTIFICATION_TYPES),
+        help_text="Comma-separated Spark notification types.",
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("name", "url", "secret", "notification_types")
+
+    def clean_notification_types(self):
+        text = self.cleaned_data.get("notification_types") or ""
+        return [t.strip() for t in text.split(",") if t.strip()]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
+    list_display = ("__str__", "url", "webhook_id", "active", "types", "created_at")
+    list_filter = ("active",)
+    actions = ["send_test_event", "delete_on_spark"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deletes go to Spark first (delete_on_spark)
+        return actions
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("name", "url", "notification_types", "webhook_id", "created_at")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("name", "url", "secret", "notification_types")
+        return ("name", "url", "notification_types", "webhook_id", "active", "created_at")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description="Types")
+    def types(self, obj):
+        return ", ".join(obj.notification_types)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()  # only `active` changes here (a rotation's old secret switched off)
+            return
+        created = subscriptions.create(
+            form.cleaned_data["url"],
+            secret=form.cleaned_data.get("secret") or "",
+            name=form.cleaned_data.get("name") or "",
+            notification_types=form.cleaned_data.get("notification_types") or None,
+        )
+        obj.pk = created.pk
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is not None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        # Adding calls Spark: not inside the admin's transaction, which would hold the
+        # database (and a lock on SQLite) for as long as Spark takes to answer.
+        # subscriptions.create stores our row only after Spark answered.
+        try:
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        except ProviderError as exc:
+            self.message_user(request, f"Spark refused the webhook: {exc}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request, obj):
+        subscriptions.delete(obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            subscriptions.delete(obj)
+
+    @admin.action(description="Send a test event (POST /webhooks/:id/test)")
+    def send_test_event(self, request, queryset):
+        for subscription in queryset:
+            self._test(request, subscription)
+
+    @admin.action(description="Delete on Spark and here", permissions=["delete"])
+    def delete_on_spark(self, request, queryset):
+        for subscription in queryset:
+            try:
+                subscriptions.delete(subscription)
+            except ProviderError as exc:
+                self.message_user(request, f"{subscription}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Deleted {subscription} on Spark.")
+
+    def _test(self, request, subscription):
+        try:
+            answer = subscriptions.send_test(subscription)
+        except (ProviderError, ValueError) as exc:
+            self.message_user(request, f"{subscription}: {exc}", messages.ERROR)
+            return
+        status = answer.get("statusCode")
+        level = messages.SUCCESS if answer.get("delivered", True) else messages.WARNING
+        self.message_user(
+            request, f"Spark sent a test event to {subscription.url} (answer {status}).", level
+        )
+
+
+@admin.register(SparkEvent)
+class SparkEventAdmin(admin.ModelAdmin):
+    list_display = ("key", "notification_type", "event_id", "subscription", "received_at")
+    list_filter = ("notification_type",)
+    search_fields = ("key", "event_id", "notification_id")
+    readonly_fields = [f.name for f in SparkEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChargeReport)
+class ChargeReportAdmin(SyncedAdmin):
+    list_display = ("__str__", "sync_summary", "action", "power", "state_of_charge", "created")
+    list_select_related = ("vehicle",)
+    autocomplete_fields = ("vehicle",)
+    extra_readonly = (*SyncedAdmin.extra_readonly, "event_id", "spark_report_id")
