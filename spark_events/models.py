@@ -71,7 +71,8 @@ class ChargeReport(Synced):
         START = "Start", "Started charging"
         STOP = "Stop", "Stopped charging"
 
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="charge_reports")
+    # Deleted with its vehicle here; what Spark received stays there (it has no delete).
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="charge_reports")
     # Our key, sent as the report's eventId: the report on Spark names it, so Spark's
     # support (and we) can tell which of ours a report is.
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
