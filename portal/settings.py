@@ -185,6 +185,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "onboarding.sync.tasks.prune_api_calls",
         "schedule": timedelta(hours=6),
     },
+    "pull-climkit": {
+        "task": "climkit_pull.tasks.pull_climkit",
+        "schedule": timedelta(minutes=env.float("CLIMKIT_PULL_MINUTES", default=15.0)),
+        # A run still going when the next is due: the next one is dropped, not queued.
+        "options": {"expires": 60 * env.float("CLIMKIT_PULL_MINUTES", default=15.0)},
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------------------
@@ -223,6 +229,13 @@ PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS",
 CLIMKIT_MAX_WAIT_SECONDS = env.float("CLIMKIT_MAX_WAIT_SECONDS", default=30.0)
 # Added to Climkit's 1 s between calls, for jitter between our turn and their arrival.
 CLIMKIT_RATE_MARGIN_MS = env.int("CLIMKIT_RATE_MARGIN_MS", default=30)
+# The Climkit pull (climkit_pull/): validated data too (meter_data) besides the raw
+# indices; days fetched per call; how far back a meter's first pull reaches; after how
+# many hours an empty range counts as empty for good (the cursor moves over it).
+CLIMKIT_PULL_VALIDATED = env.bool("CLIMKIT_PULL_VALIDATED", default=False)
+CLIMKIT_PULL_CHUNK_DAYS = env.int("CLIMKIT_PULL_CHUNK_DAYS", default=7)
+CLIMKIT_PULL_INITIAL_DAYS = env.float("CLIMKIT_PULL_INITIAL_DAYS", default=1.0)
+CLIMKIT_PULL_LATE_HOURS = env.float("CLIMKIT_PULL_LATE_HOURS", default=48.0)
 # Zählerfreunde's spec shows reading timestamps in seconds, another page in ms.
 ZAEHLERFREUNDE_TIMESTAMP_UNIT = env.str("ZAEHLERFREUNDE_TIMESTAMP_UNIT", default="seconds")
 

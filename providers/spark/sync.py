@@ -284,13 +284,13 @@ class ChargeReportHandler(Handler):
     by the engine. It looks first (find_existing), cannot, and the row waits for a
     person (NotSupported → needs attention) who can ask Spark, by our eventId (the
     report's UUID, sent with it), whether it arrived, then Retry or accept it as is.
-    Reports are facts about the past: there is no update, and Spark has no delete.
+    Reports are facts about the past: there is no update, and Spark has no delete (a
+    report stays there when its vehicle, tenant or building goes here, which is right:
+    the charging happened; refusing the deletion of a whole building for it would not be).
     """
 
     parent_field = "vehicle"
     supports_lookup = False
-    supports_delete = False
-    delete_refusal = "Spark has no API to withdraw a report once sent."
     fixed_fields = {
         field: "A report Spark has received cannot be changed; send a new one."
         for field in (
@@ -333,6 +333,9 @@ class ChargeReportHandler(Handler):
 
     def update(self, client, remote_id, payload, parent_id) -> None:
         raise NotSupported("A report Spark has received cannot be changed; send a new one.")
+
+    def delete(self, client, remote_id) -> None:
+        return  # nothing to call: Spark keeps reports (see above)
 
 
 HANDLERS = {
