@@ -156,12 +156,12 @@ def pull_range(
     return result
 
 
-def pull_meter(client, meter: LinkedMeter, kind: str, result: PullResult) -> None:
+def pull_meter(client, meter: LinkedMeter, kind: str, result: PullResult, progress=None) -> None:
     cursor = cursor_for(meter, kind)
     now = timezone.now()
     start = cursor.last_timestamp or now - timedelta(days=settings.CLIMKIT_PULL_INITIAL_DAYS)
     try:
-        pull_range(client, meter, kind, start, now, result=result)
+        pull_range(client, meter, kind, start, now, result=result, progress=progress)
     except ProviderError as exc:
         message = f"{meter.meter_id} ({kind}): {exc}"
         log.warning("Climkit pull: %s", message)
@@ -171,11 +171,11 @@ def pull_meter(client, meter: LinkedMeter, kind: str, result: PullResult) -> Non
         )
 
 
-def pull_all(client=None, meter_id: str | None = None) -> PullResult:
+def pull_all(client=None, meter_id: str | None = None, progress=None) -> PullResult:
     """Every linked meter, every configured series, from its cursor to now."""
     client = client or registry.client(SOURCE)
     result = PullResult()
     for meter in linked_meters(meter_id):
         for kind in wanted_series():
-            pull_meter(client, meter, kind, result)
+            pull_meter(client, meter, kind, result, progress)
     return result
