@@ -13,6 +13,7 @@ from .models import ChargeReport, SparkEvent, WebhookSubscription
 
 
 class SubscriptionForm(forms.ModelForm):
+    url = forms.URLField(label="Receiver URL", max_length=500, assume_scheme="https")
     secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),

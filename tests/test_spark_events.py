@@ -302,7 +302,17 @@ def test_a_report_waits_for_its_vehicle(spark, only_spark):
     for _ in range(4):
         sync_now()
     assert synced(car) and synced(report)
-    assert spark.state()["reports"][0]["payloads"][0]["resourceId"] == str(car.vehicle_id)
+    sent = spark.state()["reports"][0]["payloads"][0]
+    assert sent["resourceId"] == str(car.vehicle_id) and sent["stateOfCharge"] == 0.2
+
+    # The vehicle can still go: Spark deletes the vehicle, keeps the report (history).
+    services.delete(car)
+    for _ in range(3):
+        sync_now()
+    assert not Vehicle.objects.filter(pk=car.pk).exists()
+    assert not ChargeReport.objects.exists()
+    state = spark.state()
+    assert state["counts"]["vehicles"] == 0 and state["counts"]["reports"] == 1
 
 
 def test_report_values_are_checked_before_anything_is_queued(only_spark):
