@@ -130,7 +130,7 @@ def test_a_failing_call_resumes_with_no_gap_and_no_duplicate(client, climkit, fl
     assert 90 <= stored_first <= 97  # the first day only
 
     resumed = pull_all(client)
-    assert resumed.errors == [] and resumed.calls == 2  # the rest of the three days
+    assert resumed.errors == [] and resumed.calls == 3  # two days and the last minutes
     assert_contiguous_once(flat_meter)
     times = stamps(flat_meter)
     start = PullCursor.objects.get().last_timestamp - timedelta(days=3)
@@ -160,10 +160,18 @@ def test_backfill_fetches_a_range_with_progress(client, climkit, flat_meter, por
         stdout=StringIO(), stderr=StringIO(),
     )  # fmt: skip
     assert len(stamps(flat_meter)) == 192
-    # A device's gaps show: the backfilled days, then none until the incremental pull.
-    pull_all(client)
+    cursor = PullCursor.objects.get()
+    assert cursor.last_timestamp == times[-1]  # contiguous: the pull goes on from here
+    # An earlier day, with a day's hole before the first range: the gap shows, and the
+    # cursor does not go back.
+    call_command(
+        "backfill_climkit", "--from", (start - timedelta(days=2)).isoformat(),
+        "--to", (start - timedelta(days=1)).isoformat(), stdout=StringIO(), stderr=StringIO(),
+    )  # fmt: skip
     found = gaps.missing_intervals(flat_meter, days=30)
-    assert len(found) == 1 and found[0].after == times[-1] and found[0].missing > 0
+    assert len(found) == 1 and found[0].before == times[0] and found[0].missing == 96
+    assert "96 missing 15-minute intervals in 1 gaps" in gaps.describe(found)
+    assert PullCursor.objects.get().last_timestamp == times[-1]
 
 
 def test_backfill_says_what_is_wrong(climkit):
