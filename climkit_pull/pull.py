@@ -20,6 +20,7 @@ on every run.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from django.utils import timezone
 
 from onboarding.models import Device
 from providers import registry
-from providers.errors import ProviderError
+from providers.errors import ProviderError, TransientError
 
 from . import series
 from .models import PullCursor, Series
@@ -99,6 +100,20 @@ def fetch(client, meter: LinkedMeter, kind: str, start: datetime, end: datetime)
     )
 
 
+def _fetch_retrying(client, meter, kind, start, end, retries: int, result: PullResult):
+    """One range; a long-running backfill waits out transient failures (a 429 for as
+    long as Retry-After says) up to `retries` times; beat's pull just resumes next run."""
+    for attempt in range(retries + 1):
+        try:
+            result.calls += 1
+            return fetch(client, meter, kind, start, end)
+        except TransientError as exc:
+            if attempt == retries:
+                raise
+            time.sleep(min(exc.retry_after or 2.0**attempt, 60.0))
+    raise AssertionError("unreachable")
+
+
 def cursor_for(meter: LinkedMeter, kind: str) -> PullCursor:
     cursor, _ = PullCursor.objects.get_or_create(
         meter_id=meter.meter_id, series=kind, defaults={"site_id": meter.site_id}
@@ -116,6 +131,7 @@ def pull_range(
     move_cursor: bool = True,
     progress: Callable[[datetime], None] | None = None,
     result: PullResult | None = None,
+    retries: int = 0,
 ) -> PullResult:
     """Fetch [start, end] in chunks, storing each chunk (and, with move_cursor, moving
     the cursor) in one transaction. A ProviderError stops at the chunk that failed."""
@@ -130,8 +146,7 @@ def pull_range(
     at = start
     while at < end:
         upto = min(at + chunk, end)
-        items = fetch(client, meter, kind, at, upto)
-        result.calls += 1
+        items = _fetch_retrying(client, meter, kind, at, upto, retries, result)
         result.intervals += len(items)
         last = series.latest(items)
         with transaction.atomic():

@@ -74,7 +74,7 @@ class Command(BaseCommand):
                 bar = Progress(stream, (end - start).total_seconds(), f"{linked.meter_id} {kind}")
                 try:
                     pull_range(
-                        client, linked, kind, start, end, result=result,
+                        client, linked, kind, start, end, result=result, retries=3,
                         progress=lambda reached, bar=bar: bar.show(start, reached),
                     )  # fmt: skip
                 except ProviderError as exc:
