@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROVIDER = "zaehlerfreunde"
 PARTNER_PATH = "/sandbox/zaehlerfreunde/partner"
 CONTROL_PATH = "/sandbox/zaehlerfreunde/_sandbox"
+CONTROL_TOKEN = base64.urlsafe_b64encode(os.urandom(24)).decode()
 BARE_LIMIT = 1.5  # engine x1 time per object / bare time per object
 SCALE_LIMIT = 2.5  # engine x4 throughput / engine x1 throughput
 STALL_SECONDS = 120.0
@@ -90,6 +91,10 @@ class Bench:
             SANDBOX_LATENCY_MS="0",
             # As in production: no query log in every process, no per-request debug.
             DEBUG="false",
+            # A production-like process serving the sandbox on purpose, control by token.
+            SERVE_SANDBOXES="true",
+            SANDBOX_CONTROL_TOKEN=CONTROL_TOKEN,
+            PROVIDERS="zaehlerfreunde",
             SECRET_KEY=base64.urlsafe_b64encode(os.urandom(48)).decode(),
             FIELD_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
             ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -194,7 +199,8 @@ class Bench:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.base}{CONTROL_PATH}/latency", timeout=2).ok:
+                url = f"{self.base}{CONTROL_PATH}/latency"
+                if requests.get(url, headers={"X-Sandbox-Token": CONTROL_TOKEN}, timeout=2).ok:
                     return
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not start:\n" + self.log_tail("gunicorn.log"))
@@ -243,7 +249,8 @@ class Sandbox:
     def __init__(self, base: str):
         import requests
 
-        self.requests = requests
+        self.requests = requests.Session()
+        self.requests.headers["X-Sandbox-Token"] = CONTROL_TOKEN
         self.control = base + CONTROL_PATH
 
     def reset(self, latency_ms: int) -> None:

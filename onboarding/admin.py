@@ -718,7 +718,7 @@ class ProviderConnectionAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     fields = ("provider", "status", "status_message", "token_expires_at", "updated_at")
     readonly_fields = fields
-    exclude = ("access_token",)
+    exclude = ("access_token", "refresh_token")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("access_token")
+        return super().get_queryset(request).defer("access_token", "refresh_token")

@@ -7,4 +7,6 @@ class OnboardingConfig(AppConfig):
 
     def ready(self):
         # The tasks live in onboarding.sync, which Celery's autodiscovery does not scan.
+        from providers import checks  # noqa: F401 (registers the deploy checks)
+
         from .sync import tasks  # noqa: F401

@@ -109,6 +109,11 @@ class Space(Synced):
     address_line_two = models.CharField(max_length=200, blank=True)
     postcode = models.CharField(max_length=5, blank=True, validators=[validate_postcode])
     city = models.CharField(max_length=100, blank=True)
+    # Zählerfreunde's flag for a unit taking part in a landlord-to-tenant electricity
+    # (Mieterstrom) project; sent only where we hold an answer.
+    is_participating_in_ltt_project = models.BooleanField(
+        "takes part in the Mieterstrom project", null=True, blank=True
+    )
 
     class Meta:
         ordering = ["parent_id", "name"]
@@ -166,6 +171,10 @@ class Device(Synced):
         blank=True,
         help_text="Our key for it on every platform, e.g. the MeLo or the meter number.",
     )
+    metering_location_id = models.CharField(
+        "metering location id (MeLo)", max_length=50, blank=True
+    )
+    serial_number = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["space_id", "name"]

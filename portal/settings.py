@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "onboarding",
+    # Sandboxes' tables exist everywhere (migrations stay linear); whether their URLs
+    # are served is SERVE_SANDBOXES.
+    "providers.sandbox_kit",
     "providers.zaehlerfreunde.sandbox",
 ]
 
@@ -266,23 +269,42 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# Per platform: <NAME>_BASE_URL, <NAME>_CLIENT_ID, <NAME>_CLIENT_SECRET. An unset base
-# URL means "talk to the embedded sandbox" (providers/registry.py resolves it).
+# Per platform: <NAME>_BASE_URL, <NAME>_CLIENT_ID, <NAME>_CLIENT_SECRET, and the options
+# PROVIDER_OPTIONS declares, each read from <NAME>_<OPTION>. An unset base URL means
+# "talk to the embedded sandbox" (providers/registry.py resolves it, and fills empty
+# options from the platform's sandbox defaults).
+PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
+    "zaehlerfreunde": {},
+    "smartme": {},
+    "climkit": {},
+    "spark": {},
+    "zevvy": {},
+}
 PROVIDER_CONFIG = {
     name: {
         "base_url": env.str(f"{name.upper()}_BASE_URL", default=""),
         "client_id": env.str(f"{name.upper()}_CLIENT_ID", default=""),
         "client_secret": env.str(f"{name.upper()}_CLIENT_SECRET", default=""),
+        "options": {
+            option: env.str(f"{name.upper()}_{option.upper()}", default=default)
+            for option, default in PROVIDER_OPTIONS[name].items()
+        },
     }
     for name in ALL_PROVIDERS
 }
 
-# Serve the embedded sandboxes (/sandbox/<name>/) while any enabled platform uses one.
-# Their control endpoints have no auth (a training tool): a production deployment that
-# points every platform at the real partner serves none.
+# Serve the embedded sandboxes (/sandbox/<name>/). In embedded mode (DEBUG) they are on
+# while any enabled platform has no base URL. In production never, unless an operator
+# sets SERVE_SANDBOXES=true on purpose (a training deployment): a platform enabled
+# without a base URL is then an error of `check --deploy` and `check_providers`, so real
+# tenants' data never goes to a sandbox by accident.
 SERVE_SANDBOXES = env.bool(
     "SERVE_SANDBOXES",
-    default=any(
-        not PROVIDER_CONFIG[name]["base_url"] for name in PROVIDERS if name in PROVIDER_CONFIG
-    ),
+    default=DEBUG
+    and any(not PROVIDER_CONFIG[name]["base_url"] for name in PROVIDERS if name in PROVIDER_CONFIG),
+)
+# Trainers and tests reach a sandbox's control endpoints (/sandbox/<name>/_sandbox/...)
+# with a staff login or this token in the X-Sandbox-Token header; empty = staff only.
+SANDBOX_CONTROL_TOKEN = env.str(
+    "SANDBOX_CONTROL_TOKEN", default=_dev_secret("sandbox-control-token") if DEBUG else ""
 )

@@ -3,9 +3,13 @@
 Adding a platform is adding its folder and one line in PLATFORMS. A platform whose
 <NAME>_BASE_URL is unset talks to its embedded sandbox, served by this portal under
 /sandbox/<name>/, with the sandbox's demo credentials.
+
+The registry also hands each platform's `make_client` what the portal shares between
+platforms (the token store, the call-log hook), so a platform's folder needs nothing
+from the outbox's modules.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
 
@@ -20,6 +24,14 @@ class Platform:
     label: str
     sandbox_path: str  # the API's path under the sandbox's mount point
     sync_module: str  # dotted path of its sync.py (client factory and handlers)
+    sandbox_urls: str = ""  # dotted path of its sandbox's URLconf, mounted at /sandbox/<name>/
+    # Options (settings.PROVIDER_OPTIONS) the sandbox needs when left empty, as format
+    # strings with {sandbox} (the sandbox's mount URL), {client_id} and {client_secret}.
+    sandbox_options: dict = field(default_factory=dict)
+
+    @property
+    def sandbox_mount(self) -> str:
+        return f"/sandbox/{self.name}"
 
 
 PLATFORMS = {
@@ -28,6 +40,7 @@ PLATFORMS = {
         label="Zählerfreunde",
         sandbox_path="/sandbox/zaehlerfreunde/partner",
         sync_module="providers.zaehlerfreunde.sync",
+        sandbox_urls="providers.zaehlerfreunde.sandbox.urls",
     ),
 }
 KNOWN = ("zaehlerfreunde", "smartme", "climkit", "spark", "zevvy")
@@ -39,6 +52,7 @@ class Connection:
     client_id: str
     client_secret: str
     is_sandbox: bool
+    options: dict = field(default_factory=dict)  # the platform's own settings
 
 
 def enabled() -> list[str]:
@@ -57,18 +71,31 @@ def label(name: str) -> str:
 
 def connection(name: str) -> Connection:
     configured = settings.PROVIDER_CONFIG[name]
+    options = dict(configured.get("options", {}))
     if configured["base_url"]:
         return Connection(
             configured["base_url"].rstrip("/"),
             configured["client_id"],
             configured["client_secret"],
             is_sandbox=False,
+            options=options,
         )
+    platform = PLATFORMS[name]
+    client_id = configured["client_id"] or settings.SANDBOX_CLIENT_ID
+    client_secret = configured["client_secret"] or settings.SANDBOX_CLIENT_SECRET
+    values = {
+        "sandbox": settings.SANDBOX_BASE_URL + platform.sandbox_mount,
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
+    for option, template in platform.sandbox_options.items():
+        options[option] = options.get(option) or template.format(**values)
     return Connection(
-        settings.SANDBOX_BASE_URL + PLATFORMS[name].sandbox_path,
-        configured["client_id"] or settings.SANDBOX_CLIENT_ID,
-        configured["client_secret"] or settings.SANDBOX_CLIENT_SECRET,
+        settings.SANDBOX_BASE_URL + platform.sandbox_path,
+        client_id,
+        client_secret,
         is_sandbox=True,
+        options=options,
     )
 
 
@@ -79,7 +106,12 @@ def sync_module(name: str):
 @cache
 def client(name: str):
     """One client per process and platform: its HTTP session keeps connections alive."""
-    return sync_module(name).make_client(connection(name))
+    from onboarding.sync.recorder import hook_for
+    from onboarding.sync.tokens import DatabaseTokenStore
+
+    return sync_module(name).make_client(
+        connection(name), token_store=DatabaseTokenStore(name), on_call=hook_for(name)
+    )
 
 
 def handlers(name: str) -> dict:

@@ -22,6 +22,13 @@ EXPIRY_MARGIN_SECONDS = 60.0
 class Token:
     value: str
     expires_at: float  # epoch seconds
+    # OAuth grants that hand out a refresh token (zevvy's device flow) keep it here; the
+    # stores persist it encrypted like the access token.
+    refresh_token: str = ""
+    refresh_expires_at: float | None = None  # epoch seconds; None = no stated expiry
+
+    def __repr__(self):  # never print a credential, not even in a traceback
+        return f"Token(expires_at={self.expires_at!r}, refresh={bool(self.refresh_token)})"
 
     def is_fresh(self, now: float | None = None) -> bool:
         return (now or time.time()) < self.expires_at - EXPIRY_MARGIN_SECONDS
@@ -36,6 +43,8 @@ class TokenStore(Protocol):
     def load(self) -> Token | None: ...
 
     def refresh(self, fetch: Callable[[], Token], stale: Token | None) -> Token: ...
+
+    def forget(self) -> None: ...
 
 
 class MemoryTokenStore:
@@ -53,3 +62,6 @@ class MemoryTokenStore:
                 return current
             self._token = fetch()
             return self._token
+
+    def forget(self) -> None:
+        self._token = None

@@ -42,15 +42,21 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1, message:
     raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
 
 
-class Sandbox:
-    """The Zählerfreunde sandbox's control side, over HTTP."""
+class SandboxControl:
+    """A sandbox's control side over HTTP (state, faults, tokens, latency, reset), with the
+    control token every control endpoint asks for."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, platform: str):
         self.base = base
-        self.control = f"{base}/sandbox/zaehlerfreunde/_sandbox"
+        self.root = f"{base}/sandbox/{platform}"
+        self.control = f"{self.root}/_sandbox"
+        self.http = requests.Session()
+        self.http.headers["X-Sandbox-Token"] = django_settings.SANDBOX_CONTROL_TOKEN
 
     def state(self) -> dict:
-        return requests.get(f"{self.control}/state", timeout=10).json()
+        response = self.http.get(f"{self.control}/state", timeout=10)
+        response.raise_for_status()
+        return response.json()
 
     def count(self, what: str) -> int:
         return self.state()["counts"][what]
@@ -58,14 +64,29 @@ class Sandbox:
     def requests_to(self, endpoint: str) -> int:
         return self.state()["requests"].get(endpoint, 0)
 
-    def fault(self, mode: str, count: int = 1, **options) -> None:
-        response = requests.post(
+    def fault(self, mode: str, count: int = 1, **options) -> dict:
+        response = self.http.post(
             f"{self.control}/faults", json={"mode": mode, "count": count, **options}, timeout=10
         )
         response.raise_for_status()
+        return response.json()
+
+    def clear_faults(self) -> None:
+        self.http.delete(f"{self.control}/faults", timeout=10).raise_for_status()
 
     def expire_tokens(self) -> None:
-        requests.post(f"{self.control}/tokens/expire", timeout=10).raise_for_status()
+        self.http.post(f"{self.control}/tokens/expire", timeout=10).raise_for_status()
+
+    def latency(self, ms: int | None) -> None:
+        self.http.post(f"{self.control}/latency", json={"ms": ms}, timeout=10).raise_for_status()
+
+    def reset(self) -> None:
+        self.http.post(f"{self.control}/reset", timeout=10).raise_for_status()
+
+
+def Sandbox(base: str) -> SandboxControl:  # noqa: N802 - reads like the class it was
+    """The Zählerfreunde sandbox's control side."""
+    return SandboxControl(base, "zaehlerfreunde")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-import requests
 from django.utils import timezone
 
 from onboarding import services
@@ -222,7 +221,7 @@ def test_retries_are_capped_then_the_row_needs_attention(sandbox, worker, portal
     assert sandbox.count("spaces") == 0
 
     # The platform recovers; staff press "Retry sync".
-    requests.delete(f"{sandbox.control}/faults", timeout=10).raise_for_status()
+    sandbox.http.delete(f"{sandbox.control}/faults", timeout=10).raise_for_status()
     services.retry([row])
     wait_until(lambda: row_of(home).state == State.SYNCED)
     assert sandbox.count("spaces") == 1  # looked up first (outcome unknown), created once

@@ -46,6 +46,9 @@ class SyncRecord(models.Model):
     payload_hash = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Staff accepted a row that needed attention as it is ("accepted as is"): who, when.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.CharField(max_length=150, blank=True)
     object_repr = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -108,6 +111,9 @@ class ProviderConnection(models.Model):
     status_message = models.TextField(blank=True)
     access_token = EncryptedTextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
+    # A grant's refresh token (zevvy), encrypted like the access token.
+    refresh_token = EncryptedTextField(blank=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

@@ -32,6 +32,8 @@ class DatabaseTokenStore:
             token = fetch()
             row.access_token = token.value
             row.token_expires_at = datetime.fromtimestamp(token.expires_at, UTC)
+            row.refresh_token = token.refresh_token
+            row.refresh_expires_at = _when(token.refresh_expires_at)
             row.status = ProviderConnection.Status.CONNECTED
             row.status_message = ""
             row.save()
@@ -42,7 +44,18 @@ class DatabaseTokenStore:
         self._memo = None
 
 
+def _when(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
 def _token_of(row: ProviderConnection | None) -> Token | None:
-    if row is None or not row.access_token or row.token_expires_at is None:
+    if row is None or row.token_expires_at is None:
         return None
-    return Token(row.access_token, row.token_expires_at.timestamp())
+    if not row.access_token and not row.refresh_token:
+        return None
+    return Token(
+        row.access_token,
+        row.token_expires_at.timestamp(),
+        refresh_token=row.refresh_token,
+        refresh_expires_at=row.refresh_expires_at.timestamp() if row.refresh_expires_at else None,
+    )

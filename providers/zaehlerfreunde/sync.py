@@ -5,8 +5,6 @@ platform can, finds an object we may already have created, and deletes."""
 from django.conf import settings
 
 from onboarding.models import Device, Invite, Space
-from onboarding.sync.recorder import hook_for
-from onboarding.sync.tokens import DatabaseTokenStore
 
 from ..errors import NotSupported
 from ..handlers import Handler
@@ -15,14 +13,14 @@ from .client import ZaehlerfreundeClient
 NAME = "zaehlerfreunde"
 
 
-def make_client(connection) -> ZaehlerfreundeClient:
+def make_client(connection, *, token_store, on_call) -> ZaehlerfreundeClient:
     return ZaehlerfreundeClient(
         connection.base_url,
         connection.client_id,
         connection.client_secret,
-        token_store=DatabaseTokenStore(NAME),
+        token_store=token_store,
         timeout=(settings.PROVIDER_CONNECT_TIMEOUT_SECONDS, settings.PROVIDER_TIMEOUT_SECONDS),
-        on_call=hook_for(NAME),
+        on_call=on_call,
         timestamp_unit=settings.ZAEHLERFREUNDE_TIMESTAMP_UNIT,
     )
 

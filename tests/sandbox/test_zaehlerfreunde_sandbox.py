@@ -25,6 +25,8 @@ class Sandbox:
         self.api = self.root + "/partner"
         self.control = self.root + "/_sandbox"
         self.token = None
+        self.http = requests.Session()  # the control side needs the control token
+        self.http.headers["X-Sandbox-Token"] = settings.SANDBOX_CONTROL_TOKEN
 
     def login(self) -> str:
         response = requests.post(
@@ -47,12 +49,12 @@ class Sandbox:
         return requests.request(method, f"{self.api}{path}", headers=headers, **kwargs)
 
     def state(self) -> dict:
-        response = requests.get(f"{self.control}/state", timeout=10)
+        response = self.http.get(f"{self.control}/state", timeout=10)
         assert response.status_code == 200
         return response.json()
 
     def fault(self, **spec) -> dict:
-        response = requests.post(f"{self.control}/faults", json=spec, timeout=10)
+        response = self.http.post(f"{self.control}/faults", json=spec, timeout=10)
         assert response.status_code == 201, response.text
         return response.json()
 
@@ -127,7 +129,7 @@ def test_missing_unknown_and_expired_tokens_are_refused(sandbox):
 
     sandbox.login()
     assert sandbox.call("GET", "/spaces").status_code == 200
-    expired = requests.post(f"{sandbox.control}/tokens/expire", timeout=10)
+    expired = sandbox.http.post(f"{sandbox.control}/tokens/expire", timeout=10)
     assert expired.json()["expired"] >= 1
     refused = sandbox.call("POST", "/spaces", json=BUILDING)
     assert "expired" in assert_problem(refused, 401)["detail"]
@@ -360,17 +362,17 @@ def test_invite_email_is_sent_stored_and_shown(sandbox, mailoutbox):
     link = response.json()["inviteLink"]
     assert link.startswith(sandbox.root + "/")
 
-    emails = requests.get(f"{sandbox.control}/emails", timeout=10).json()["emails"]
+    emails = sandbox.http.get(f"{sandbox.control}/emails", timeout=10).json()["emails"]
     assert len(emails) == 1
     assert emails[0]["to"] == "mieterin@example.ch"
     assert link in emails[0]["body"]
     assert "Wohnung Sonnenberg" in emails[0]["subject"]
-    assert [m.to for m in mailoutbox] == [["mieterin@example.ch"]]  # via Django's backend
+    assert mailoutbox == []  # a sandbox never sends real e-mail (no open relay)
 
     page = requests.get(link, timeout=10)
     assert page.status_code == 200 and "Wohnung Sonnenberg" in page.text
 
-    trainer = requests.get(sandbox.root + "/", timeout=10)
+    trainer = sandbox.http.get(sandbox.root + "/", timeout=10)
     assert trainer.status_code == 200
     assert "mieterin@example.ch" in trainer.text and link in trainer.text
     assert settings.SANDBOX_CLIENT_ID in trainer.text
@@ -383,7 +385,7 @@ def test_invite_email_is_sent_stored_and_shown(sandbox, mailoutbox):
     assert quiet.json()["inviteLink"] != link  # unique per invite
     state = sandbox.state()
     assert state["counts"]["invites"] == 2 and state["counts"]["emails"] == 1
-    assert len(mailoutbox) == 1
+    assert mailoutbox == []
 
     bad = sandbox.call("POST", f"/spaces/{space}/invites", json={"userEmail": "not-an-email"})
     problem = assert_problem(bad, 400, "UserEmail")
@@ -485,23 +487,23 @@ def test_a_fault_is_taken_by_one_concurrent_request_only(sandbox):
 
 def test_fault_control_lists_clears_and_rejects_nonsense(sandbox):
     sandbox.fault(mode="timeout", count=3, delay=0.1, path="/spaces")
-    listed = requests.get(f"{sandbox.control}/faults", timeout=10).json()["faults"]
+    listed = sandbox.http.get(f"{sandbox.control}/faults", timeout=10).json()["faults"]
     assert [(f["mode"], f["remaining"], f["path"]) for f in listed] == [("timeout", 3, "/spaces")]
-    bad = requests.post(f"{sandbox.control}/faults", json={"mode": "explode"}, timeout=10)
+    bad = sandbox.http.post(f"{sandbox.control}/faults", json={"mode": "explode"}, timeout=10)
     assert bad.status_code == 400
-    assert requests.delete(f"{sandbox.control}/faults", timeout=10).status_code == 200
-    assert requests.get(f"{sandbox.control}/faults", timeout=10).json()["faults"] == []
-    assert "None" in requests.get(sandbox.root + "/", timeout=10).text
+    assert sandbox.http.delete(f"{sandbox.control}/faults", timeout=10).status_code == 200
+    assert sandbox.http.get(f"{sandbox.control}/faults", timeout=10).json()["faults"] == []
+    assert "None" in sandbox.http.get(sandbox.root + "/", timeout=10).text
 
 
 def test_latency_delays_every_answer(sandbox):
     sandbox.login()
-    response = requests.post(f"{sandbox.control}/latency", json={"ms": 300}, timeout=10)
+    response = sandbox.http.post(f"{sandbox.control}/latency", json={"ms": 300}, timeout=10)
     assert response.json() == {"ms": 300}
     started = time.monotonic()
     assert sandbox.call("GET", "/spaces").status_code == 200
     assert time.monotonic() - started >= 0.3
-    requests.post(f"{sandbox.control}/latency", json={"ms": None}, timeout=10)
+    sandbox.http.post(f"{sandbox.control}/latency", json={"ms": None}, timeout=10)
     assert sandbox.state()["latency_ms"] == settings.SANDBOX_LATENCY_MS
 
 
@@ -512,7 +514,7 @@ def test_reset_wipes_everything(sandbox):
         "POST", f"/spaces/{space}/invites", json={"sendInviteEmail": True, "userEmail": "a@b.ch"}
     )
     sandbox.fault(mode="error", count=5)
-    assert requests.post(f"{sandbox.control}/reset", timeout=10).status_code == 200
+    assert sandbox.http.post(f"{sandbox.control}/reset", timeout=10).status_code == 200
 
     state = sandbox.state()
     assert state["counts"] == {
@@ -527,3 +529,26 @@ def test_reset_wipes_everything(sandbox):
     assert_problem(sandbox.call("GET", "/spaces"), 401)  # tokens are gone too
     sandbox.login()
     assert sandbox.call("GET", "/spaces").json() == {"spaces": [], "totalNumPages": 0}
+
+
+def test_control_side_needs_a_staff_login_or_the_control_token(sandbox):
+    # Without either, nobody can read, reset or break the sandbox.
+    for method, path in [("GET", "/state"), ("POST", "/reset"), ("GET", "/emails")]:
+        response = requests.request(method, f"{sandbox.control}{path}", timeout=10)
+        assert response.status_code == 403, path
+        assert "X-Sandbox-Token" in response.json()["error"]
+    wrong = requests.get(
+        f"{sandbox.control}/state", headers={"X-Sandbox-Token": "guess"}, timeout=10
+    )
+    assert wrong.status_code == 403
+    page = requests.get(
+        sandbox.root + "/", headers={"Accept": "text/html"}, allow_redirects=False, timeout=10
+    )
+    assert page.status_code == 302 and "/login/" in page.headers["Location"]
+
+
+def test_the_trainer_page_shows_the_state_to_staff(sandbox, admin_client):
+    sandbox.create_space(name="Haus Trainer")
+    page = admin_client.get("/sandbox/zaehlerfreunde/")
+    assert page.status_code == 200
+    assert "Haus Trainer" in page.content.decode()

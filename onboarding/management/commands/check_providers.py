@@ -6,6 +6,7 @@ from django.utils import timezone
 from onboarding.sync import outbox
 from onboarding.sync.models import ProviderConnection, SyncRecord
 from providers import registry
+from providers.checks import sandbox_refusal
 from providers.errors import ProviderError
 
 
@@ -35,6 +36,10 @@ class Command(BaseCommand):
             return True
         connection = registry.connection(name)
         where = "sandbox " if connection.is_sandbox else ""
+        refusal = sandbox_refusal(name)
+        if refusal:
+            self.stdout.write(f"{registry.label(name)}: FAILED: {refusal}")
+            return False
         was_disconnected = ProviderConnection.objects.filter(
             provider=name, status=ProviderConnection.Status.DISCONNECTED
         ).exists()

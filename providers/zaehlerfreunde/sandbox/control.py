@@ -1,48 +1,23 @@
 """The sandbox's control side (`/_sandbox/...`) and the trainer page.
 
-No auth: this is a loopback training and test tool, served next to the partner API the
-way `make run` serves it. Nothing here is counted, delayed or subject to faults, so tests
-and trainers can always look at and repair the sandbox while it misbehaves.
+The fault switches, latency, token expiry, reset and state come from the shared sandbox
+kit (staff login or the control token); this module adds what only Zählerfreunde has:
+its state, the invite e-mails it "sent", and the trainer page.
 """
 
-import json
-
 from django.conf import settings
-from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
-from . import auth, faults
-from .models import (
-    AccessToken,
-    Device,
-    Fault,
-    Invite,
-    Reading,
-    RequestCount,
-    SandboxConfig,
-    SentEmail,
-    Space,
-)
-from .views import device_json, space_json
+from providers.sandbox_kit import faults
+from providers.sandbox_kit.control import control_access, control_urls, request_counts
 
-
-def _body(request):
-    """The JSON object sent, {} for an empty body, or None when it is not JSON."""
-    if not request.body:
-        return {}
-    try:
-        return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _bad(errors) -> JsonResponse:
-    return JsonResponse({"errors": errors}, status=400)
+from . import auth
+from .models import AccessToken, Device, Invite, Reading, SentEmail, Space
+from .views import PLATFORM, device_json, space_json
 
 
 def invite_json(invite: Invite) -> dict:
@@ -68,95 +43,38 @@ def email_json(email: SentEmail) -> dict:
     }
 
 
-# --- control endpoints ----------------------------------------------------------------
-
-
-@csrf_exempt
-@require_http_methods(["GET", "POST", "DELETE"])
-def faults_view(request):
-    if request.method == "GET":
-        return JsonResponse({"faults": [faults.describe(f) for f in Fault.objects.all()]})
-    if request.method == "DELETE":
-        deleted, _ = Fault.objects.all().delete()
-        return JsonResponse({"deleted": deleted})
-    data = _body(request)
-    errors, values = faults.parse_fault(data if data is not None else [])
-    if errors:
-        return _bad(errors)
-    fault = Fault.objects.create(**values)
-    return JsonResponse(faults.describe(fault), status=201)
-
-
-@csrf_exempt
-@require_POST
-def expire_tokens(request):
-    return JsonResponse({"expired": auth.expire_all()})
-
-
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def latency(request):
-    if request.method == "POST":
-        data = _body(request)
-        ms = data.get("ms") if isinstance(data, dict) else "invalid"
-        # null sets it back to the settings default (SANDBOX_LATENCY_MS).
-        if ms is not None and (
-            not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 600_000
-        ):
-            return _bad({"ms": ["ms must be an integer between 0 and 600000, or null."]})
-        faults.set_latency_ms(ms)
-    return JsonResponse({"ms": faults.current_latency_ms()})
-
-
-@csrf_exempt
-@require_POST
-def reset(request):
-    with transaction.atomic():
-        # Children before parents, spaces last (their tree cascades by itself).
-        for model in (
-            SentEmail,
-            Reading,
-            Invite,
-            Device,
-            Space,
-            AccessToken,
-            Fault,
-            RequestCount,
-            SandboxConfig,
-        ):
-            model.objects.all().delete()
-    return JsonResponse({"reset": True})
-
-
-@require_GET
-def state(request):
+def _state(request) -> dict:
     spaces = list(Space.objects.select_related("parent"))
     devices = list(Device.objects.select_related("space"))
     invites = list(Invite.objects.select_related("space"))
     emails = list(SentEmail.objects.select_related("invite"))
-    now = timezone.now()
-    return JsonResponse(
-        {
-            "counts": {
-                "spaces": len(spaces),
-                "devices": len(devices),
-                "invites": len(invites),
-                "emails": len(emails),
-                "readings": Reading.objects.count(),
-                "tokens_valid": AccessToken.objects.filter(expires_at__gt=now).count(),
-            },
-            "spaces": [space_json(s) for s in spaces],
-            "devices": [device_json(d) for d in devices],
-            "invites": [invite_json(i) for i in invites],
-            "emails": [email_json(e) for e in emails],
-            "readings_count": Reading.objects.count(),
-            "requests": {r.endpoint: r.count for r in RequestCount.objects.all()},
-            "faults": [faults.describe(f) for f in Fault.objects.filter(remaining__gt=0)],
-            "latency_ms": faults.current_latency_ms(),
-        }
-    )
+    return {
+        "counts": {
+            "spaces": len(spaces),
+            "devices": len(devices),
+            "invites": len(invites),
+            "emails": len(emails),
+            "readings": Reading.objects.count(),
+            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+        },
+        "spaces": [space_json(s) for s in spaces],
+        "devices": [device_json(d) for d in devices],
+        "invites": [invite_json(i) for i in invites],
+        "emails": [email_json(e) for e in emails],
+        "readings_count": Reading.objects.count(),
+    }
 
 
+def _reset() -> None:
+    # Children before parents, spaces last (their tree cascades by itself).
+    for model in (SentEmail, Reading, Invite, Device, Space, AccessToken):
+        model.objects.all().delete()
+
+
+urls = control_urls(PLATFORM, state=_state, reset=_reset, expire_tokens=auth.expire_all)
+
+
+@control_access
 @require_GET
 def emails(request):
     return JsonResponse(
@@ -183,6 +101,7 @@ def _tree(spaces: list[Space]) -> list[tuple[Space, int]]:
     return ordered
 
 
+@control_access
 @require_GET
 def index(request):
     spaces = list(Space.objects.prefetch_related("devices", "invites"))
@@ -194,9 +113,9 @@ def index(request):
         {
             "rows": rows,
             "emails": SentEmail.objects.select_related("invite").order_by("-pk"),
-            "faults": [faults.describe(f) for f in Fault.objects.filter(remaining__gt=0)],
-            "requests": RequestCount.objects.all(),
-            "latency_ms": faults.current_latency_ms(),
+            "faults": faults.pending(PLATFORM),
+            "requests": request_counts(PLATFORM),
+            "latency_ms": faults.current_latency_ms(PLATFORM),
             "base_url": root + "partner",
             "control_url": root + "_sandbox",
             "client_id": settings.SANDBOX_CLIENT_ID,

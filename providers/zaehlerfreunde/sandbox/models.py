@@ -7,8 +7,7 @@ server) and a trainer's switch must reach all of them.
 
 import uuid
 
-from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db import models
 
 
 class Space(models.Model):
@@ -120,58 +119,3 @@ class AccessToken(models.Model):
 
     def __str__(self):
         return f"token {self.token_hash[:8]}… until {self.expires_at}"
-
-
-class Fault(models.Model):
-    ERROR = "error"
-    RATE_LIMIT = "rate_limit"
-    TIMEOUT = "timeout"
-    MODES = [(ERROR, "error"), (RATE_LIMIT, "rate limit"), (TIMEOUT, "timeout")]
-
-    mode = models.CharField(max_length=16, choices=MODES)
-    remaining = models.PositiveIntegerField()
-    status = models.PositiveSmallIntegerField(default=500)
-    retry_after = models.PositiveIntegerField(default=1)
-    delay = models.FloatField(default=5.0)
-    path = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["pk"]
-
-    def __str__(self):
-        return f"{self.mode} ×{self.remaining} {self.path or '*'}"
-
-
-class SandboxConfig(models.Model):
-    """One row (pk=1). A missing row or a null field means "use the settings default"."""
-
-    latency_ms = models.PositiveIntegerField(null=True, blank=True)
-
-    def __str__(self):
-        return f"latency {self.latency_ms} ms"
-
-
-class RequestCount(models.Model):
-    """How often each endpoint was called, e.g. "POST /spaces": 4."""
-
-    endpoint = models.CharField(max_length=200, unique=True)
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["endpoint"]
-
-    def __str__(self):
-        return f"{self.endpoint}: {self.count}"
-
-    @classmethod
-    def hit(cls, endpoint: str) -> None:
-        # A conditional UPDATE is atomic in the database, so concurrent requests from
-        # several processes never lose a count; the first call creates the row.
-        if cls.objects.filter(endpoint=endpoint).update(count=F("count") + 1):
-            return
-        try:
-            with transaction.atomic():
-                cls.objects.create(endpoint=endpoint, count=1)
-        except IntegrityError:  # another process created it just now
-            cls.objects.filter(endpoint=endpoint).update(count=F("count") + 1)

@@ -12,6 +12,8 @@ import uuid
 
 from django.http import HttpResponse, JsonResponse
 
+from providers.sandbox_kit.endpoint import Answer
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 _TYPES = {
@@ -79,9 +81,8 @@ def empty_ok() -> HttpResponse:
     return response
 
 
-class BadBody(Exception):
-    def __init__(self, response):
-        self.response = response
+class BadBody(Answer):
+    """A body ASP.NET's model binding would refuse, answered at once."""
 
 
 def parse_json(request):

@@ -25,10 +25,6 @@ urlpatterns = [
     path("partner/devices/<str:device_id>", views.device_detail, name="device"),
     path("invite/<str:token>", views.invite_page, name="invite"),
     # Control
-    path("_sandbox/faults", control.faults_view, name="faults"),
-    path("_sandbox/tokens/expire", control.expire_tokens, name="expire-tokens"),
-    path("_sandbox/latency", control.latency, name="latency"),
-    path("_sandbox/reset", control.reset, name="reset"),
-    path("_sandbox/state", control.state, name="state"),
     path("_sandbox/emails", control.emails, name="emails"),
+    *control.urls,
 ]

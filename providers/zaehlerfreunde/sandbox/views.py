@@ -14,19 +14,36 @@ import logging
 import math
 import secrets
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from providers.sandbox_kit.endpoint import api_endpoint as kit_endpoint
+
 from . import validation
-from .auth import credentials_ok, issue_token
-from .endpoint import api_endpoint
+from .auth import credentials_ok, issue_token, token_problem
 from .models import Device, Invite, Reading, SentEmail, Space
 from .problems import empty_ok, json_ok, not_found, parse_json, problem, validation_problem
 
 log = logging.getLogger(__name__)
+PLATFORM = "zaehlerfreunde"
+
+
+def _error(status: int, detail: str):
+    return problem(status, detail=detail)
+
+
+def api_endpoint(template: str, *, methods: tuple[str, ...], authenticated: bool = True):
+    """The shared sandbox wrapper (faults, latency, counts) with this platform's auth
+    and its problem-details error shape."""
+    return kit_endpoint(
+        PLATFORM,
+        template,
+        methods=methods,
+        error=_error,
+        authenticate=token_problem if authenticated else None,
+        is_token_endpoint=not authenticated,
+    )
 
 
 # --- representations ------------------------------------------------------------------
@@ -308,14 +325,9 @@ def _send_invite_email(invite: Invite) -> None:
         f"Einladung annehmen: {invite.link}\n\n"
         "Ihr Zählerfreunde-Team (Sandbox)\n"
     )
-    # Kept in the sandbox's own table first, so a trainer sees it whatever the mail
-    # backend does; then handed to Django's configured backend (console in dev).
+    # A sandbox never sends real e-mail (it would relay anyone's wording from the
+    # utility's address): the "sent" e-mail is kept for the trainer page and /emails.
     SentEmail.objects.create(invite=invite, to=invite.user_email, subject=subject, body=body)
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invite.user_email])
-    except Exception:
-        # The platform accepted the invite; a broken mail relay is not the client's error.
-        log.exception("sandbox invite e-mail to %s could not be sent", invite.user_email)
 
 
 def invite_page(request, token):

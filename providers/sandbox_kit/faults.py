@@ -1,7 +1,6 @@
-"""Fault switches and latency: the sandbox misbehaving on purpose, as set over HTTP.
+"""Fault switches and latency: a sandbox misbehaving on purpose, as set over HTTP.
 
-Both live in the database because several server processes may serve the sandbox; a
-fault is consumed with a conditional UPDATE (`remaining > 0` → `remaining - 1`), which
+A fault is consumed with a conditional UPDATE (`remaining > 0` → `remaining - 1`), which
 the database applies atomically, so two concurrent requests never both take the last one.
 """
 
@@ -10,28 +9,25 @@ import time
 from django.conf import settings
 from django.db.models import F
 
-from .models import Fault, SandboxConfig
-from .problems import problem
-
-# --- latency --------------------------------------------------------------------------
+from .models import Fault, Latency
 
 
-def current_latency_ms() -> int:
+def current_latency_ms(platform: str) -> int:
     """Read on every API request: one indexed single-row query."""
-    value = SandboxConfig.objects.filter(pk=1).values_list("latency_ms", flat=True).first()
+    value = Latency.objects.filter(platform=platform).values_list("ms", flat=True).first()
     return settings.SANDBOX_LATENCY_MS if value is None else value
 
 
-def set_latency_ms(ms: int | None) -> None:
-    SandboxConfig.objects.update_or_create(pk=1, defaults={"latency_ms": ms})
+def set_latency_ms(platform: str, ms: int | None) -> None:
+    if ms is None:  # back to the settings default
+        Latency.objects.filter(platform=platform).delete()
+    else:
+        Latency.objects.update_or_create(platform=platform, defaults={"ms": ms})
 
 
 def sleep_ms(ms: int) -> None:
     if ms > 0:
         time.sleep(ms / 1000)
-
-
-# --- faults ---------------------------------------------------------------------------
 
 
 def _matches(fault: Fault, path: str, is_token_endpoint: bool) -> bool:
@@ -42,9 +38,9 @@ def _matches(fault: Fault, path: str, is_token_endpoint: bool) -> bool:
     return not is_token_endpoint
 
 
-def take_fault(path: str, *, is_token_endpoint: bool = False) -> Fault | None:
+def take_fault(platform: str, path: str, *, is_token_endpoint: bool = False) -> Fault | None:
     """Consume one pending fault matching this request (oldest first), if any."""
-    for fault in Fault.objects.filter(remaining__gt=0).order_by("pk"):
+    for fault in Fault.objects.filter(platform=platform, remaining__gt=0).order_by("pk"):
         if not _matches(fault, path, is_token_endpoint):
             continue
         taken = Fault.objects.filter(pk=fault.pk, remaining__gt=0).update(
@@ -54,15 +50,6 @@ def take_fault(path: str, *, is_token_endpoint: bool = False) -> Fault | None:
             return fault
         # Another request took the last one between our read and our update: try the next.
     return None
-
-
-def refusal(fault: Fault):
-    """The answer of an `error` or `rate_limit` fault; the request is not processed."""
-    if fault.mode == Fault.RATE_LIMIT:
-        response = problem(429, detail="Rate limit exceeded (sandbox fault switch).")
-        response["Retry-After"] = str(fault.retry_after)
-        return response
-    return problem(fault.status, detail="Injected failure (sandbox fault switch).")
 
 
 def describe(fault: Fault) -> dict:
@@ -76,6 +63,10 @@ def describe(fault: Fault) -> dict:
         "path": fault.path or None,
         "created_at": fault.created_at.isoformat(),
     }
+
+
+def pending(platform: str) -> list[dict]:
+    return [describe(f) for f in Fault.objects.filter(platform=platform, remaining__gt=0)]
 
 
 def parse_fault(data) -> tuple[dict[str, list[str]], dict]:
