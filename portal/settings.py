@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     # are served is SERVE_SANDBOXES.
     "providers.sandbox_kit",
     "providers.zaehlerfreunde.sandbox",
+    "providers.zevvy.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -278,7 +279,15 @@ PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
     "smartme": {},
     "climkit": {},
     "spark": {},
-    "zevvy": {},
+    # Keycloak's endpoints (NOTES.md), e.g. https://iam.zevvy.org/realms/zevvy-prod
+    # /protocol/openid-connect/token and .../auth/device; a prefix for the `reference`
+    # that finds our devices again (providers/zevvy/sync.py).
+    "zevvy": {
+        "token_url": "",
+        "device_authorization_url": "",
+        "scope": "offline_access measurement register device",
+        "reference_prefix": "portal-device-",
+    },
 }
 PROVIDER_CONFIG = {
     name: {

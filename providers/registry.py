@@ -42,6 +42,19 @@ PLATFORMS = {
         sync_module="providers.zaehlerfreunde.sync",
         sandbox_urls="providers.zaehlerfreunde.sandbox.urls",
     ),
+    "zevvy": Platform(
+        name="zevvy",
+        label="zevvy",
+        sandbox_path="/sandbox/zevvy/api",
+        sync_module="providers.zevvy.sync",
+        sandbox_urls="providers.zevvy.sandbox.urls",
+        sandbox_options={
+            "token_url": "{sandbox}/auth/realms/zevvy/protocol/openid-connect/token",
+            "device_authorization_url": (
+                "{sandbox}/auth/realms/zevvy/protocol/openid-connect/auth/device"
+            ),
+        },
+    ),
 }
 KNOWN = ("zaehlerfreunde", "smartme", "climkit", "spark", "zevvy")
 

@@ -20,12 +20,12 @@ plausibly does, and say so next to the code:
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from urllib.parse import quote
 
 import requests
 
-from ..errors import TransientError
+from ..errors import ReconnectRequired, TransientError
 from ..http import CallRecord, HttpTransport, raise_for_status
 from ..tokens import MemoryTokenStore, Token, TokenStore
 from .oauth import (
@@ -34,7 +34,6 @@ from .oauth import (
     DeviceAuthorization,
     DeviceFlowEnded,
     OAuthGrants,
-    ReconnectRequired,
     first_words,
 )
 
@@ -156,7 +155,8 @@ class ZevvyClient:
         token = self.tokens.load()
         if token is None:
             raise ReconnectRequired(NOT_CONNECTED)
-        if not token.is_fresh():
+        if not token.value or not token.is_fresh():
+            # No access token (dropped when access was refused) or about to expire.
             token = self._renew(token)
         return token
 
@@ -279,8 +279,7 @@ class ZevvyClient:
         raise_for_status(response, describe_error)
         if response.status_code not in (200, 201, 204):
             raise TransientError(
-                f"zevvy answered POST {path} with {response.status_code}: "
-                f"{first_words(response)}",
+                f"zevvy answered POST {path} with {response.status_code}: {first_words(response)}",
                 status=response.status_code,
             )
         return True
@@ -295,4 +294,3 @@ class ZevvyClient:
         self._renew(current)
         response = self._call("GET", "/devices", params={"page": 0, "size": 1})
         self._json(response, "GET /devices")
-

@@ -12,6 +12,7 @@ log (with the transport's redaction) and its failures are the same typed errors;
 codes and tokens themselves are never logged here.
 """
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,8 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 
-from ..errors import AuthError, TransientError
-from ..http import HttpTransport, raise_for_status
+from ..errors import AuthError, ReconnectRequired, TransientError
+from ..http import REDACTED, CallRecord, HttpTransport, raise_for_status
 from ..tokens import Token
 
 SCOPES = "offline_access measurement register device"
@@ -40,11 +41,10 @@ DEFAULT_DEVICE_CODE_SECONDS = 600.0
 # earlier if the server thought otherwise.
 DEFAULT_ACCESS_TOKEN_SECONDS = 300.0
 
-CONNECT_AGAIN = "connect again: run `manage.py connect_zevvy` or use Connect on the admin's provider connection page"
-
-
-class ReconnectRequired(AuthError):
-    """Only a person can fix this: the grant is gone (revoked, expired, never made)."""
+CONNECT_AGAIN = (
+    "connect again: run `manage.py connect_zevvy` or use Connect on the admin's provider "
+    "connection page"
+)
 
 
 class DeviceFlowEnded(AuthError):
@@ -87,9 +87,7 @@ class DeviceAuthorization:
         if not uri:
             missing.append("verification_uri")
         if missing:
-            raise TransientError(
-                "zevvy's device authorization answer lacks " + ", ".join(missing)
-            )
+            raise TransientError("zevvy's device authorization answer lacks " + ", ".join(missing))
         return cls(
             device_code=str(body["device_code"]),
             user_code=str(body["user_code"]),
@@ -151,6 +149,46 @@ def first_words(response: requests.Response, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+# Values of these keys never reach the call log in clear, whatever the transport's own
+# redaction covers: a user code seen there could be approved with someone else's
+# zevvy account, and every other one is a credential.
+OAUTH_SECRET_KEYS = frozenset(
+    {
+        "device_code",
+        "user_code",
+        "verification_uri_complete",  # it carries the user code
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+    }
+)
+
+
+def _scrub(text: str) -> str:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(body, dict):
+        body = {k: (REDACTED if k in OAUTH_SECRET_KEYS and v else v) for k, v in body.items()}
+        return json.dumps(body, ensure_ascii=False)
+    return text
+
+
+def redacting(on_call: Callable | None) -> Callable | None:
+    """The call hook for the authorization server's answers and requests."""
+    if on_call is None:
+        return None
+
+    def hook(record: CallRecord) -> None:
+        record.request_body = _scrub(record.request_body)
+        record.response_body = _scrub(record.response_body)
+        on_call(record)
+
+    return hook
+
+
 class _TransportSession(OAuth2Session):
     """authlib's session, sending through our HttpTransport (call log, typed errors)."""
 
@@ -160,6 +198,10 @@ class _TransportSession(OAuth2Session):
 
     def request(self, method, url, withhold_token=False, auth=None, **kwargs):
         # Only grant requests pass here, each with its client authentication.
+        # requests' post() passes json=None beside the form: drop it, so the call log
+        # shows the (redacted) form that was sent.
+        if kwargs.get("json") is None:
+            kwargs.pop("json", None)
         return self._transport.send(method, url, auth=auth, **kwargs)
 
 
@@ -205,13 +247,13 @@ class OAuthGrants:
         self.token_url = token_url
         self.device_authorization_url = device_authorization_url
         self.scope = scope
-        transport = HttpTransport("", timeout=timeout, on_call=on_call, session=session)
+        transport = HttpTransport("", timeout=timeout, on_call=redacting(on_call), session=session)
         self.oauth = _TransportSession(
             transport,
             client_id=client_id,
             client_secret=client_secret,
             # Keycloak takes client_id and client_secret in the form body (NOTES.md).
-            token_endpoint_auth_method="client_secret_post",
+            token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
             scope=scope,
         )
         for hook in ("access_token_response", "refresh_token_response"):
@@ -221,7 +263,10 @@ class OAuthGrants:
     # --- RFC 8628 §3.1-3.2 --------------------------------------------------------------
     def start_device_authorization(self) -> DeviceAuthorization:
         if not self.device_authorization_url:
-            raise AuthError("ZEVVY_DEVICE_AUTHORIZATION_URL is not set")
+            raise AuthError(
+                "ZEVVY_DEVICE_AUTHORIZATION_URL is not set: set it to zevvy's device "
+                "authorization endpoint"
+            )
         response = self.oauth.post(
             self.device_authorization_url,
             data={"scope": self.scope},
@@ -230,8 +275,8 @@ class OAuthGrants:
         )
         if response.status_code in (400, 401, 403):
             raise AuthError(
-                f"zevvy refused to start a device authorization ({describe_oauth_error(response)}); "
-                "check ZEVVY_CLIENT_ID and ZEVVY_CLIENT_SECRET",
+                "zevvy refused to start a device authorization "
+                f"({describe_oauth_error(response)}); check ZEVVY_CLIENT_ID and ZEVVY_CLIENT_SECRET",
                 status=response.status_code,
             )
         raise_for_status(response, describe_oauth_error)
@@ -254,6 +299,7 @@ class OAuthGrants:
         the interval to wait next), DeviceFlowEnded (denied, expired, refused), or a
         TransientError (unreachable, 5xx, 429).
         """
+        self._require_token_url()
         if authorization.expired():
             raise DeviceFlowEnded(_ENDINGS["expired_token"], error="expired_token")
         try:
@@ -277,8 +323,11 @@ class OAuthGrants:
     # --- RFC 6749 §6 --------------------------------------------------------------------
     def refresh(self, token: Token) -> Token:
         """A new access token for the refresh token of `token`."""
+        self._require_token_url()
         if not token.refresh_token:
-            raise ReconnectRequired(f"zevvy gave us no refresh token to renew access; {CONNECT_AGAIN}")
+            raise ReconnectRequired(
+                f"zevvy gave us no refresh token to renew access; {CONNECT_AGAIN}"
+            )
         if token.refresh_expires_at is not None and token.refresh_expires_at <= time.time():
             raise ReconnectRequired(f"our zevvy authorization has expired; {CONNECT_AGAIN}")
         try:
@@ -298,6 +347,10 @@ class OAuthGrants:
             self._forget_session_token()
         return token_from_response(dict(body), keep_refresh_token=token.refresh_token)
 
+    def _require_token_url(self) -> None:
+        if not self.token_url:
+            raise AuthError("ZEVVY_TOKEN_URL is not set: set it to zevvy's token endpoint")
+
     def _forget_session_token(self) -> None:
         # authlib keeps the last answer on the session; ours live in the TokenStore only.
         self.oauth.token_auth.token = None  # type: ignore[attr-defined]
@@ -308,8 +361,12 @@ _ENDINGS = {
     "access_denied": "the person at zevvy denied access",
     "expired_token": "the code expired before anyone approved it; start again",
     "invalid_grant": "zevvy no longer knows this code (already used, or expired); start again",
-    "invalid_client": "zevvy refused our client id or secret; check ZEVVY_CLIENT_ID and ZEVVY_CLIENT_SECRET",
-    "unauthorized_client": "zevvy does not allow this client the device flow; ask zevvy to enable it",
+    "invalid_client": (
+        "zevvy refused our client id or secret; check ZEVVY_CLIENT_ID and ZEVVY_CLIENT_SECRET"
+    ),
+    "unauthorized_client": (
+        "zevvy does not allow this client the device flow; ask zevvy to enable it"
+    ),
 }
 
 

@@ -118,38 +118,47 @@ def exchange_device_code(client_id: str, device_code: str) -> dict:
     now = timezone.now()
     with transaction.atomic():
         code = DeviceCode.objects.select_for_update().filter(code_hash=digest(device_code)).first()
-        if code is None or code.client_id != client_id:
-            raise OAuthProblem("invalid_grant", "Device code not valid")
-        if code.status == DeviceCode.USED:
-            raise OAuthProblem("invalid_grant", "Device code already used")
-        if code.expires_at <= now:
-            raise OAuthProblem("expired_token", "Device code is expired")
-        if code.status == DeviceCode.DENIED:
-            raise OAuthProblem("access_denied", "The end user denied the authorization request")
-        too_soon = (
-            code.last_polled_at is not None
-            and (now - code.last_polled_at).total_seconds() < code.interval
-        )
-        code.last_polled_at = now
-        code.polls += 1
-        if code.status == DeviceCode.PENDING:
-            if too_soon:
-                code.interval += SLOW_DOWN_STEP
-                code.slow_downs += 1
-                code.save(update_fields=["last_polled_at", "polls", "interval", "slow_downs"])
-                raise OAuthProblem("slow_down", "Slow down")
-            code.save(update_fields=["last_polled_at", "polls"])
-            raise OAuthProblem("authorization_pending", "The authorization request is still pending")
-        code.status = DeviceCode.USED
-        code.save(update_fields=["status", "last_polled_at", "polls"])
-        offline = "offline_access" in code.scope.split()
-        grant = Grant.objects.create(
-            client_id=client_id,
-            scope=code.scope,
-            user_code=code.user_code,
-            expires_at=None if offline else now + ONLINE_SESSION,
-        )
-        return _tokens_for(grant)
+        problem = _device_code_problem(code, client_id, now)
+        if problem is None:
+            code.status = DeviceCode.USED
+            code.save(update_fields=["status", "last_polled_at", "polls"])
+            offline = "offline_access" in code.scope.split()
+            grant = Grant.objects.create(
+                client_id=client_id,
+                scope=code.scope,
+                user_code=code.user_code,
+                expires_at=None if offline else now + ONLINE_SESSION,
+            )
+            return _tokens_for(grant)
+    # Raised after the commit: the poll's time and a raised interval must be kept.
+    raise problem
+
+
+def _device_code_problem(code: DeviceCode | None, client_id: str, now) -> OAuthProblem | None:
+    """Why this poll gets no token (recording the poll), or None to issue one."""
+    if code is None or code.client_id != client_id:
+        return OAuthProblem("invalid_grant", "Device code not valid")
+    if code.status == DeviceCode.USED:
+        return OAuthProblem("invalid_grant", "Device code already used")
+    if code.expires_at <= now:
+        return OAuthProblem("expired_token", "Device code is expired")
+    if code.status == DeviceCode.DENIED:
+        return OAuthProblem("access_denied", "The end user denied the authorization request")
+    too_soon = (
+        code.last_polled_at is not None
+        and (now - code.last_polled_at).total_seconds() < code.interval
+    )
+    code.last_polled_at = now
+    code.polls += 1
+    if code.status == DeviceCode.APPROVED:
+        return None
+    if too_soon:
+        code.interval += SLOW_DOWN_STEP
+        code.slow_downs += 1
+        code.save(update_fields=["last_polled_at", "polls", "interval", "slow_downs"])
+        return OAuthProblem("slow_down", "Slow down")
+    code.save(update_fields=["last_polled_at", "polls"])
+    return OAuthProblem("authorization_pending", "The authorization request is still pending")
 
 
 # --- RFC 6749 §6: the refresh_token grant -------------------------------------------------

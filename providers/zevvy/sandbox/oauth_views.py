@@ -30,7 +30,9 @@ _ERRORS_BY_STATUS = {
 
 
 def oauth_error(status: int, detail: str) -> JsonResponse:
-    error = _ERRORS_BY_STATUS.get(status) or ("server_error" if status >= 500 else "invalid_request")
+    error = _ERRORS_BY_STATUS.get(status) or (
+        "server_error" if status >= 500 else "invalid_request"
+    )
     return _no_store(JsonResponse({"error": error, "error_description": detail}, status=status))
 
 
@@ -52,9 +54,7 @@ def _no_store(response):
 
 def _form(request) -> dict:
     if request.content_type != "application/x-www-form-urlencoded":
-        raise Answer(
-            oauth_error(400, "Content-Type must be application/x-www-form-urlencoded")
-        )
+        raise Answer(oauth_error(400, "Content-Type must be application/x-www-form-urlencoded"))
     return request.POST
 
 
@@ -88,9 +88,7 @@ def device_authorization(request):
     form = _form(request)
     try:
         client_id = _client(request, form)
-        code, device_code = authserver.start_device_authorization(
-            client_id, form.get("scope", "")
-        )
+        code, device_code = authserver.start_device_authorization(client_id, form.get("scope", ""))
     except OAuthProblem as problem:
         return _problem(problem)
     page = request.build_absolute_uri(reverse("zevvy_sandbox:device"))

@@ -28,7 +28,9 @@ def api_error(status: int, message: str, *, errors: list[dict] | None = None) ->
     response = JsonResponse(body, status=status)
     if status == 401:
         # Spring Security's resource server says why in the challenge too.
-        response["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{message}"'
+        response["WWW-Authenticate"] = (
+            f'Bearer error="invalid_token", error_description="{message}"'
+        )
     return response
 
 

@@ -106,7 +106,11 @@ def check_measurements(data, *, by_name: bool) -> tuple[list[dict], list[dict]]:
                 }
             )
         value = item.get("value")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             errors.append({"field": f"{prefix}value", "message": "must be a finite number"})
         entry.update(read_at=read_at, value=value)
         clean.append(entry)
