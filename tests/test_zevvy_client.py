@@ -40,11 +40,11 @@ def calls() -> list[CallRecord]:
     return []
 
 
-def make_client(zevvy, calls, *, secret="sandbox-secret", store=None, base=None)  # noqa: S107 -> ZevvyClient:
+def make_client(zevvy, calls, *, secret=None, store=None, base=None) -> ZevvyClient:
     return ZevvyClient(
         base or zevvy.api,
         "portal-sandbox",
-        secret,
+        secret or "sandbox-secret",
         token_url=zevvy.token_url,
         device_authorization_url=zevvy.device_authorization_url,
         token_store=store or MemoryTokenStore(),

@@ -276,7 +276,8 @@ class OAuthGrants:
         if response.status_code in (400, 401, 403):
             raise AuthError(
                 "zevvy refused to start a device authorization "
-                f"({describe_oauth_error(response)}); check ZEVVY_CLIENT_ID and ZEVVY_CLIENT_SECRET",
+                f"({describe_oauth_error(response)}); check ZEVVY_CLIENT_ID and "
+                "ZEVVY_CLIENT_SECRET",
                 status=response.status_code,
             )
         raise_for_status(response, describe_oauth_error)
