@@ -13,7 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -22,7 +22,7 @@ from django.utils.timezone import localtime
 
 from providers import registry
 
-from . import services
+from . import connect_admin, services
 from .models import (
     ApiCall,
     Device,
@@ -722,3 +722,28 @@ class ProviderConnectionAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("access_token", "refresh_token")
+
+    # The "Connect zevvy" panel (onboarding/connect_admin.py): a person grants access.
+    change_list_template = "admin/onboarding/providerconnection/change_list.html"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "connect/<str:provider>/start/",
+                wrap(connect_admin.start_view(self.admin_site)),
+                name="onboarding_connect_start",
+            ),
+            path(
+                "connect/<str:provider>/",
+                wrap(connect_admin.status_view(self.admin_site)),
+                name="onboarding_connect_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        panels = []
+        if request.user.has_perm(connect_admin.PERMISSION) and "zevvy" in registry.PLATFORMS:
+            panels.append(connect_admin.panel_context(request, "zevvy"))
+        return super().changelist_view(request, {**(extra_context or {}), "connect_panels": panels})

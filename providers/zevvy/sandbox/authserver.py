@@ -20,8 +20,6 @@ from django.utils import timezone
 from .models import AccessToken, DeviceCode, FlowSettings, Grant, RefreshToken
 
 KNOWN_SCOPES = {"offline_access", "measurement", "register", "device", "openid", "profile", "email"}
-# RFC 8628 §3.5: each slow_down adds 5 s to the interval the client must keep.
-SLOW_DOWN_STEP = 5
 RFC_DEFAULT_INTERVAL = 5
 # Keycloak's SSO session idle timeout: how long a grant without offline_access lives.
 ONLINE_SESSION = timedelta(minutes=30)
@@ -153,9 +151,11 @@ def _device_code_problem(code: DeviceCode | None, client_id: str, now) -> OAuthP
     if code.status == DeviceCode.APPROVED:
         return None
     if too_soon:
-        code.interval += SLOW_DOWN_STEP
+        # The client adds 5 s to its own interval (RFC 8628 §3.5); the server keeps the
+        # interval it announced, as Keycloak does, so a client that complies is never
+        # told to slow down again.
         code.slow_downs += 1
-        code.save(update_fields=["last_polled_at", "polls", "interval", "slow_downs"])
+        code.save(update_fields=["last_polled_at", "polls", "slow_downs"])
         return OAuthProblem("slow_down", "Slow down")
     code.save(update_fields=["last_polled_at", "polls"])
     return OAuthProblem("authorization_pending", "The authorization request is still pending")

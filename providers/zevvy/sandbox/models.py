@@ -22,7 +22,7 @@ class DeviceCode(models.Model):
     client_id = models.CharField(max_length=200)
     scope = models.CharField(max_length=500)
     status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
-    # The gap the client must keep between polls; raised by 5 s on each slow_down.
+    # The gap the client must keep between polls (a poll sooner gets slow_down).
     interval = models.PositiveIntegerField()
     expires_at = models.DateTimeField()
     last_polled_at = models.DateTimeField(null=True, blank=True)
