@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 from django.core.management import call_command
-from django.db import connection
 from django.core.management.base import CommandError
+from django.db import connection
 
 from onboarding.sync.models import DeviceAuthorization, ProviderConnection
 

@@ -118,6 +118,9 @@ class ZevvyClient:
     def poll_device_token(self, authorization: DeviceAuthorization, interval: float) -> Token:
         """One poll; on success the token is stored (replacing any earlier grant's)."""
         token = self.grants.poll_device_token(authorization, interval)
+        # The store replaces what it holds only if it still holds what we name as stale:
+        # so name what it holds now, read afresh (a remembered copy may be outdated).
+        self.tokens.forget()
         self.tokens.refresh(lambda: token, stale=self.tokens.load())
         return token
 
