@@ -76,9 +76,7 @@ def run_connect(worker_env, zevvy):
         print(process.output)  # shown when the test failed
 
 
-def test_connect_zevvy_approved_on_the_page_then_check_providers_passes(
-    run_connect, zevvy, capsys
-):
+def test_connect_zevvy_approved_on_the_page_then_check_providers_passes(run_connect, zevvy, capsys):
     with pytest.raises(CommandError):  # before: never connected
         call_command("check_providers", "zevvy")
     assert "not connected: run manage.py connect_zevvy" in capsys.readouterr().out
@@ -140,8 +138,7 @@ def test_an_expired_code_ends_the_command_with_the_reason(run_connect, zevvy):
     assert zevvy.expire_device_codes() == 1
     assert command.wait() == 1
     assert (
-        "CommandError: The code expired before anyone approved it; start again."
-        in command.output
+        "CommandError: The code expired before anyone approved it; start again." in command.output
     )
 
 

@@ -33,9 +33,7 @@ def connect_now(zevvy: ZevvySandbox) -> None:
     """A person connects the portal (the admin's panel does exactly these calls)."""
     login = connect.start(started_by="test")
     decide_on_page(login.verification_uri_complete, "approve")
-    wait_until(
-        lambda: connect.poll().outcome == "connected", interval=0.3, message="connected"
-    )
+    wait_until(lambda: connect.poll().outcome == "connected", interval=0.3, message="connected")
 
 
 @pytest.fixture
@@ -98,6 +96,7 @@ def test_rate_limit_and_server_errors_then_exactly_one_device(connected, worker)
     wait_until(synced(meter), timeout=30, message="synced through the faults")
 
     assert connected.count("devices") == 1
+
     def statuses(method):
         calls = ApiCall.objects.filter(provider="zevvy", method=method, path="/devices")
         return list(calls.order_by("started_at").values_list("status", flat=True))
@@ -159,9 +158,7 @@ def test_an_expired_access_token_is_renewed_with_the_refresh_token(connected, wo
     assert connected.count("devices") == 1
 
 
-def test_a_revoked_grant_disconnects_zevvy_and_rows_wait_until_connected_again(
-    connected, worker
-):
+def test_a_revoked_grant_disconnects_zevvy_and_rows_wait_until_connected_again(connected, worker):
     connected.revoke_grants()  # the person withdrew the portal's access in zevvy
     meter = a_device()
     wait_until(lambda: row_of(meter).last_error, message="refused")
