@@ -218,6 +218,7 @@ class Invite(Synced):
         PENDING = "pending", "Not yet created"
         EMAILED = "emailed", "Created; the platform e-mailed the tenant"
         LINK_READY = "link_ready", "Created; hand the link to the tenant"
+        ACCEPTED = "accepted", "Accepted: the tenant has joined the unit"
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="invites")
     tenant = models.ForeignKey(

@@ -275,7 +275,8 @@ LOGGING = {
 # "talk to the embedded sandbox" (providers/registry.py resolves it, and fills empty
 # options from the platform's sandbox defaults).
 PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
-    "zaehlerfreunde": {},
+    # accessRoleId sent with every invite (GET /access-roles lists them); empty = none.
+    "zaehlerfreunde": {"access_role_id": ""},
     "smartme": {},
     "climkit": {},
     "spark": {},

@@ -14,6 +14,9 @@ class Handler:
     delete_refusal = "This platform has no API to delete it."
     # The model field holding the parent (loaded with the object in one query).
     parent_field: str | None = None
+    # Fields the platform cannot change once it holds the object: {field: why}. Staff
+    # are told before saving instead of seeing a save that never arrives.
+    fixed_fields: dict[str, str] = {}
 
     def rank(self, obj) -> int:
         """Sync order: 0 goes first (a building), higher waits for its parent."""
@@ -34,8 +37,19 @@ class Handler:
         """Create it on the platform; return its remote id."""
         raise NotImplementedError
 
+    def prepare(self, client) -> None:
+        """Before a create leaves: get what it needs that could fail on its own (a token),
+        so such a failure is known not to have sent the create."""
+        ensure_token = getattr(client, "ensure_token", None)
+        if ensure_token is not None:
+            ensure_token()
+
     def update(self, client, remote_id: str, payload: dict, parent_id: str | None) -> None:
         raise NotSupported("This platform has no API to change it; the change stays here.")
+
+    def move(self, client, remote_id: str, old_parent_id: str, new_parent_id: str) -> None:
+        """It now belongs to another parent (a device moved to another unit)."""
+        raise NotSupported("This platform cannot move it to another parent.")
 
     def find_existing(self, client, obj, payload: dict, parent_id: str | None) -> str | None:
         """The remote id of an object we may have created already, or None."""

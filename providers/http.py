@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,7 +23,15 @@ from urllib3.util.retry import Retry
 from .errors import AuthError, NotFoundError, PermanentError, TransientError
 
 BODY_LIMIT = 4000
-_SECRET_KEY = re.compile(r"secret|token|password|authorization|apikey|api_key", re.I)
+# Keys whose values are credentials, or grant access (an invite link lets its holder see a
+# tenant's data): OAuth's codes and tokens, passwords, API keys, Climkit's `jwt`.
+_SECRET_KEY = re.compile(
+    r"secret|token|password|passwd|authorization|apikey|api_key|code_verifier|"
+    r"^(code|device_code|user_code|jwt|key|assertion|invitelink|link)$",
+    re.I,
+)
+# A bare string that looks like a credential (a JWT, or a long opaque token).
+_BARE_SECRET = re.compile(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]*|[A-Za-z0-9+/=_.~-]{24,})$")
 REDACTED = "***"
 
 
@@ -51,7 +60,22 @@ def redact(value):
     return value
 
 
+def _redact_text(text: str) -> str:
+    """A body that is not JSON: form-encoded pairs, or a bare token, or plain text."""
+    stripped = text.strip()
+    if _BARE_SECRET.match(stripped):
+        return REDACTED
+    if "=" in stripped and not any(c in stripped for c in " \n<"):
+        pairs = parse_qsl(stripped, keep_blank_values=True)
+        if pairs:
+            return urlencode(
+                [(k, REDACTED if _SECRET_KEY.search(k) else v) for k, v in pairs], safe="*"
+            )
+    return text
+
+
 def _body_for_log(body) -> str:
+    """Every body type a client sends or receives, secrets redacted, truncated."""
     if body is None or body == b"" or body == "":
         return ""
     if isinstance(body, bytes):
@@ -63,9 +87,56 @@ def _body_for_log(body) -> str:
         try:
             body = json.loads(body)
         except ValueError:
-            return body[:BODY_LIMIT]
+            text = _redact_text(body)
+            return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + "…"
+    if (
+        isinstance(body, list | tuple)
+        and body
+        and all(isinstance(p, tuple) and len(p) == 2 for p in body)
+    ):
+        body = dict(body)  # form data given as pairs
+    if isinstance(body, str):  # a JSON string: a bare token in quotes
+        return REDACTED if _BARE_SECRET.match(body) else body[:BODY_LIMIT]
     text = json.dumps(redact(body), ensure_ascii=False)
     return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + "…"
+
+
+def first_words(response: requests.Response, limit: int = 80) -> str:
+    """The start of a body, for saying what came back instead of what was promised."""
+    text = " ".join((response.text or "").split())
+    return (text[:limit] + "…") if len(text) > limit else (text or "an empty body")
+
+
+def unexpected(response: requests.Response, promised: str) -> TransientError:
+    """A 2xx that is not what the platform promises (a maintenance page served with 200,
+    a body without the field): most likely a proxy or an outage, so try again later."""
+    kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+    return TransientError(
+        f"HTTP {response.status_code} ({kind}) instead of {promised}: {first_words(response)}",
+        status=response.status_code,
+    )
+
+
+def json_field(response: requests.Response, field: str):
+    """`response.json()[field]`, or TransientError when the body does not have it."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise unexpected(response, f"JSON with {field!r}") from None
+    if not isinstance(body, dict) or body.get(field) in (None, ""):
+        raise unexpected(response, f"JSON with {field!r}")
+    return body[field]
+
+
+def json_body(response: requests.Response, kind: type = dict):
+    """`response.json()` if it is a `kind` (dict or list), else TransientError."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise unexpected(response, f"a JSON {kind.__name__}") from None
+    if not isinstance(body, kind):
+        raise unexpected(response, f"a JSON {kind.__name__}")
+    return body
 
 
 def make_session(read_retries: int = 2) -> requests.Session:
@@ -146,6 +217,8 @@ class HttpTransport:
         record.duration_ms = round((time.monotonic() - started) * 1000)
         record.status = response.status_code
         record.response_body = _body_for_log(response.content)
+        if response.status_code >= 400:  # support staff filter the log by its error column
+            record.error = f"HTTP {response.status_code} {response.reason or ''}".strip()
         self._report(record)
         return response
 
@@ -171,8 +244,13 @@ def raise_for_status(response: requests.Response, describe: Callable[[requests.R
         raise TransientError(
             f"HTTP {status}: {reason}", status=status, retry_after=retry_after_seconds(response)
         )
-    if status in (401, 403):
+    if status == 401:
         raise AuthError(f"HTTP {status}: {reason}", status=status)
+    if status == 403:
+        # Forbidden for this object (another partner's space, a role we lack): this
+        # row's failure. Only a refused token disconnects the platform (401, or the
+        # token endpoint's own refusal, which the client maps to AuthError).
+        raise PermanentError(f"forbidden: {reason}", status=status)
     if status == 404:
         raise NotFoundError(f"not found: {reason}", status=status)
     raise PermanentError(reason, status=status)

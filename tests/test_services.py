@@ -45,13 +45,16 @@ def test_deleting_what_no_platform_has_is_immediate():
     assert not SyncRecord.objects.exists()
 
 
-def test_deleting_a_building_whose_units_are_remote_is_refused():
+def test_deleting_a_building_deletes_what_it_holds_remotely_first():
     home = building()
-    flat = unit(home, "Flat 1")
+    flat, empty = unit(home, "Flat 1"), unit(home, "Flat 2")
     settle(flat)  # the unit reached the platform, the building's row did not settle
-    with pytest.raises(services.DeletionRefused, match="Flat 1"):
-        services.delete(home)
-    assert Space.objects.count() == 2
+    assert services.delete(home) is False  # waits for the platform
+    row = flat.sync_records.get()
+    assert (row.operation, row.state) == (SyncRecord.Operation.DELETE, State.PENDING)
+    # What never reached a platform has nothing to undo there; all wait to go together.
+    assert not home.sync_records.exists() and not empty.sync_records.exists()
+    assert Space.objects.filter(deletion_requested_at__isnull=False).count() == 3
 
 
 def test_deleting_a_synced_invite_is_refused_with_the_reason():

@@ -44,6 +44,12 @@ class SyncRecord(models.Model):
     # object as it was sent, not as staff may have changed it since.
     attempt_payload = models.JSONField(null=True, blank=True)
     payload_hash = models.CharField(max_length=64, blank=True)
+    # The parent's remote id the object was last sent under (a device's space): when the
+    # parent changes, the platform is told to move it.
+    sent_parent_id = models.CharField(max_length=500, blank=True)
+    # Needs attention only because its parent (building, space, tenant) failed: goes on
+    # by itself once the parent syncs.
+    waiting_for_parent = models.BooleanField(default=False)
     last_error = models.TextField(blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     # Staff accepted a row that needed attention as it is ("accepted as is"): who, when.

@@ -8,9 +8,11 @@ publishes one message, not ten thousand that would only wait.
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from providers import registry
@@ -19,6 +21,7 @@ from .models import SyncRecord
 
 log = logging.getLogger(__name__)
 State = SyncRecord.State
+DUE_AT_ONCE_MARGIN = timedelta(minutes=10)
 
 
 def mark_pending(objects: Iterable) -> list[int]:
@@ -46,7 +49,9 @@ def _upsert_rows(model, objs: list, provider: str) -> dict[int, int]:
     """{object pk: row pk}, creating the rows that do not exist yet."""
     handler = registry.handler(provider, model)
     content_type = ContentType.objects.get_for_model(model)
-    now = timezone.now()
+    # Due at once whatever this host's clock says: a host running ahead of the
+    # database would otherwise create rows that look due only later.
+    now = timezone.now() - DUE_AT_ONCE_MARGIN
     existing = dict(
         SyncRecord.objects.filter(
             content_type=content_type, provider=provider, object_id__in=[o.pk for o in objs]
@@ -109,11 +114,19 @@ def _ready(rows: dict[int, int], objs: list, provider: str) -> list[int]:
 
 
 def make_due(rows, **changes) -> int:
-    """Make the rows pending and due now, their attempts and last error cleared; the
-    caller enqueues them once its transaction commits."""
-    now = timezone.now()
+    """Make the rows pending and due now (on the database's clock), their attempts, last
+    error and any "accepted as is" cleared; the caller enqueues them once its transaction
+    commits."""
     return rows.update(
-        state=State.PENDING, not_before=now, queued_at=now, attempts=0, last_error="", **changes
+        state=State.PENDING,
+        not_before=Now(),
+        queued_at=Now(),
+        attempts=0,
+        last_error="",
+        waiting_for_parent=False,
+        dismissed_at=None,
+        dismissed_by="",
+        **changes,
     )
 
 

@@ -8,7 +8,10 @@ from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
+
+from providers import registry
 
 from . import engine, outbox
 from .models import ApiCall, ProviderConnection, SyncRecord
@@ -37,31 +40,31 @@ def sync_record(record_id: int) -> str | None:
     return outcome.state
 
 
-def due_records(now=None, *, also_queued: bool = False):
+def due_records(*, also_queued: bool = False):
     """Rows due now on connected platforms, buildings first.
 
     The sweep leaves out rows whose message went to the broker recently (a worker will
     get to them); a foreground run (`sync_pending`) takes those too, claims keep the two
     from pushing one row twice.
     """
-    now = now or timezone.now()
     disconnected = ProviderConnection.objects.filter(
         status=ProviderConnection.Status.DISCONNECTED
     ).values("provider")
-    rows = SyncRecord.objects.filter(engine.claimable(now)).exclude(provider__in=disconnected)
+    rows = SyncRecord.objects.filter(engine.claimable(), provider__in=registry.enabled()).exclude(
+        provider__in=disconnected
+    )
     if not also_queued:
-        requeue_before = now - timedelta(seconds=settings.SYNC_REQUEUE_AFTER_SECONDS)
+        requeue_before = engine.db_now_plus(-settings.SYNC_REQUEUE_AFTER_SECONDS)
         rows = rows.filter(Q(queued_at__isnull=True) | Q(queued_at__lt=requeue_before))
     return rows.order_by("rank", "not_before")
 
 
 @shared_task(ignore_result=True)
 def sweep() -> int:
-    now = timezone.now()
-    ids = list(due_records(now).values_list("pk", flat=True)[:SWEEP_BATCH])
+    ids = list(due_records().values_list("pk", flat=True)[:SWEEP_BATCH])
     if not ids:
         return 0
-    SyncRecord.objects.filter(pk__in=ids).update(queued_at=now)
+    SyncRecord.objects.filter(pk__in=ids).update(queued_at=Now())
     sent = outbox.enqueue(ids)
     log.info("sweep: %d rows enqueued", sent)
     return sent

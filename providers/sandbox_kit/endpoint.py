@@ -21,6 +21,11 @@ from .models import Fault, RequestCount
 log = logging.getLogger(__name__)
 
 ErrorRenderer = Callable[[int, str], HttpResponse]
+MAINTENANCE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Maintenance</title></head>"
+    "<body><h1>We'll be back soon</h1><p>Scheduled maintenance (sandbox fault switch).</p>"
+    "</body></html>"
+)
 
 
 class Answer(Exception):  # noqa: N818 - it is an answer, not an error
@@ -92,6 +97,8 @@ def api_endpoint(
 
 def _refusal(fault: Fault, error: ErrorRenderer) -> HttpResponse:
     """The answer of an `error` or `rate_limit` fault; the request is not processed."""
+    if fault.mode == Fault.MAINTENANCE:
+        return HttpResponse(MAINTENANCE_PAGE, content_type="text/html; charset=utf-8")
     if fault.mode == Fault.RATE_LIMIT:
         response = error(429, "Rate limit exceeded (sandbox fault switch).")
         response["Retry-After"] = str(fault.retry_after)

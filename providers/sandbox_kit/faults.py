@@ -75,8 +75,8 @@ def parse_fault(data) -> tuple[dict[str, list[str]], dict]:
     if not isinstance(data, dict):
         return {"$": ["Expected a JSON object."]}, {}
     mode = data.get("mode")
-    if mode not in (Fault.ERROR, Fault.RATE_LIMIT, Fault.TIMEOUT):
-        errors["mode"] = ["mode must be one of error, rate_limit, timeout."]
+    if mode not in dict(Fault.MODES):
+        errors["mode"] = ["mode must be one of error, rate_limit, timeout, maintenance."]
     values = {"mode": mode}
 
     def number(name, default, *, integer, low, high):

@@ -10,7 +10,15 @@ class Fault(models.Model):
     ERROR = "error"
     RATE_LIMIT = "rate_limit"
     TIMEOUT = "timeout"
-    MODES = [(ERROR, "error"), (RATE_LIMIT, "rate limit"), (TIMEOUT, "timeout")]
+    # 200 with an HTML maintenance page, as a proxy in front of a platform in trouble
+    # answers: the request is not processed.
+    MAINTENANCE = "maintenance"
+    MODES = [
+        (ERROR, "error"),
+        (RATE_LIMIT, "rate limit"),
+        (TIMEOUT, "timeout"),
+        (MAINTENANCE, "maintenance page"),
+    ]
 
     platform = models.CharField(max_length=30)
     mode = models.CharField(max_length=16, choices=MODES)

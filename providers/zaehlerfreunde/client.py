@@ -96,6 +96,10 @@ class ZaehlerfreundeClient:
             token = self.tokens.refresh(self.fetch_token, stale=token)
         return token
 
+    def ensure_token(self) -> None:
+        """Have a fresh token before a write (the outbox calls it before a create)."""
+        self._token()
+
     def _call(self, method: str, path: str, **kwargs) -> requests.Response:
         token = self._token()
         response = self._send_with(token, method, path, **kwargs)
