@@ -26,7 +26,15 @@ from urllib.parse import quote
 import requests
 
 from ..errors import ReconnectRequired, TransientError
-from ..http import CallRecord, HttpTransport, raise_for_status
+from ..http import (
+    CallRecord,
+    HttpTransport,
+    first_words,
+    json_body,
+    json_field,
+    raise_for_status,
+    unexpected,
+)
 from ..tokens import MemoryTokenStore, Token, TokenStore
 from .oauth import (
     SCOPES,
@@ -34,7 +42,6 @@ from .oauth import (
     DeviceAuthorization,
     DeviceFlowEnded,
     OAuthGrants,
-    first_words,
 )
 
 __all__ = [
@@ -163,6 +170,11 @@ class ZevvyClient:
             token = self._renew(token)
         return token
 
+    def ensure_token(self) -> None:
+        """Have a fresh token before a create (the outbox calls it first): a refused or
+        failed renewal is then known not to have sent the create."""
+        self._token()
+
     def _renew(self, stale: Token | None) -> Token:
         """Refresh under the store's lock; another worker's fresh token is taken as is."""
         if stale is None:
@@ -188,20 +200,12 @@ class ZevvyClient:
         headers = {"Authorization": f"Bearer {token.value}", **kwargs.pop("headers", {})}
         return self.http.send(method, path, headers=headers, **kwargs)
 
-    def _json(self, response: requests.Response, what: str, *, key: str | None = None):
+    def _json(self, response: requests.Response, *, key: str | None = None, kind: type = dict):
         """The JSON answer the guide promises for a 2xx, or a TransientError."""
         raise_for_status(response, describe_error)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if body is None or (key is not None and not (isinstance(body, dict) and body.get(key))):
-            raise TransientError(
-                f"zevvy answered {what} with {response.status_code} but not the expected "
-                f"JSON: {first_words(response)}",
-                status=response.status_code,
-            )
-        return body
+        if key is not None:
+            json_field(response, key)  # raises unless the body has it
+        return json_body(response, kind)
 
     # --- devices ------------------------------------------------------------------------
     def create_device(self, name: str, reference: str | None = None) -> dict:
@@ -209,11 +213,11 @@ class ZevvyClient:
         payload = {"name": name}
         if reference:
             payload["reference"] = reference
-        return self._json(self._call("POST", "/devices", json=payload), "POST /devices", key="id")
+        return self._json(self._call("POST", "/devices", json=payload), key="id")
 
     def get_device(self, device_id: str) -> dict:
         path = f"/devices/{quote(device_id, safe='')}"
-        return self._json(self._call("GET", path), "GET /devices/{id}", key="id")
+        return self._json(self._call("GET", path), key="id")
 
     def update_device(self, device_id: str, name: str, reference: str | None = None) -> None:
         payload = {"name": name}
@@ -232,14 +236,13 @@ class ZevvyClient:
             params = {"page": page, "size": PAGE_SIZE}
             if reference:
                 params["reference"] = reference
-            body = self._json(self._call("GET", "/devices", params=params), "GET /devices")
+            response = self._call("GET", "/devices", params=params)
+            body = self._json(response, kind=object)
             if isinstance(body, list):  # an unpaged list: all of it at once
                 yield from body
                 return
             if not isinstance(body, dict) or not isinstance(body.get("content"), list):
-                raise TransientError(
-                    f"zevvy answered GET /devices with an unexpected shape: {str(body)[:120]}"
-                )
+                raise unexpected(response, "a list of devices or a page of them")
             yield from body["content"]
             info = body.get("page") if isinstance(body.get("page"), dict) else body
             page += 1
@@ -281,10 +284,7 @@ class ZevvyClient:
             return False
         raise_for_status(response, describe_error)
         if response.status_code not in (200, 201, 204):
-            raise TransientError(
-                f"zevvy answered POST {path} with {response.status_code}: {first_words(response)}",
-                status=response.status_code,
-            )
+            raise unexpected(response, "201 Created")
         return True
 
     # --- health -------------------------------------------------------------------------
@@ -296,4 +296,4 @@ class ZevvyClient:
             raise ReconnectRequired(NOT_CONNECTED)
         self._renew(current)
         response = self._call("GET", "/devices", params={"page": 0, "size": 1})
-        self._json(response, "GET /devices")
+        self._json(response, kind=object)

@@ -22,7 +22,7 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 
 from ..errors import AuthError, ReconnectRequired, TransientError
-from ..http import REDACTED, CallRecord, HttpTransport, raise_for_status
+from ..http import REDACTED, CallRecord, HttpTransport, first_words, raise_for_status
 from ..tokens import Token
 
 SCOPES = "offline_access measurement register device"
@@ -140,13 +140,6 @@ def describe_oauth_error(response: requests.Response) -> str:
         description = body.get("error_description") or ""
         return f"{body['error']}: {description}" if description else str(body["error"])
     return first_words(response)
-
-
-def first_words(response: requests.Response, limit: int = 120) -> str:
-    text = " ".join((response.text or "").split())
-    if not text:
-        return f"HTTP {response.status_code} with an empty body"
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # Values of these keys never reach the call log in clear, whatever the transport's own
