@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from providers import registry
+from providers.checks import sandbox_refusal
 from providers.errors import AuthError, ProviderError, TransientError
 from providers.zevvy.client import AuthorizationPending, DeviceAuthorization, DeviceFlowEnded
 
@@ -36,8 +37,12 @@ def current(provider: str = PLATFORM) -> Login | None:
 def start(provider: str = PLATFORM, *, started_by: str = "") -> Login:
     """Ask the authorization server for a device code; the last login is replaced.
 
-    Raises ProviderError (unreachable, credentials refused) with a sentence to show.
+    Raises ProviderError (unreachable, credentials refused, a production deployment
+    still on the sandbox) with a sentence to show.
     """
+    refusal = sandbox_refusal(provider)
+    if refusal:
+        raise AuthError(refusal)
     authorization = registry.client(provider).start_device_authorization()
     login, _ = Login.objects.update_or_create(
         provider=provider,

@@ -186,6 +186,18 @@ def test_wrong_client_secret_is_refused_before_any_code(zevvy, calls):
     assert "invalid_client" in str(refused.value) and "ZEVVY_CLIENT_SECRET" in str(refused.value)
 
 
+def test_missing_endpoints_are_named(zevvy, calls):
+    client = make_client(zevvy, calls)
+    client.grants.token_url = ""
+    with pytest.raises(AuthError, match="ZEVVY_TOKEN_URL is not set"):
+        client.check()
+    client.grants.token_url = zevvy.token_url
+    client.grants.device_authorization_url = ""
+    with pytest.raises(AuthError, match="ZEVVY_DEVICE_AUTHORIZATION_URL is not set"):
+        client.start_device_authorization()
+    assert calls == []
+
+
 def test_unreachable_authorization_server_is_transient_and_known_not_to_have_arrived():
     client = ZevvyClient(
         "http://127.0.0.1:9/api",

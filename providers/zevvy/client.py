@@ -291,6 +291,7 @@ class ZevvyClient:
     def check(self) -> None:
         """Renew the access token (a cached one proves nothing about the grant) and make
         one harmless read."""
+        self.grants.check_configuration()
         current = self.tokens.load()
         if current is None:
             raise ReconnectRequired(NOT_CONNECTED)

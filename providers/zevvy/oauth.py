@@ -255,11 +255,7 @@ class OAuthGrants:
 
     # --- RFC 8628 §3.1-3.2 --------------------------------------------------------------
     def start_device_authorization(self) -> DeviceAuthorization:
-        if not self.device_authorization_url:
-            raise AuthError(
-                "ZEVVY_DEVICE_AUTHORIZATION_URL is not set: set it to zevvy's device "
-                "authorization endpoint"
-            )
+        self.check_configuration()
         response = self.oauth.post(
             self.device_authorization_url,
             data={"scope": self.scope},
@@ -344,6 +340,15 @@ class OAuthGrants:
     def _require_token_url(self) -> None:
         if not self.token_url:
             raise AuthError("ZEVVY_TOKEN_URL is not set: set it to zevvy's token endpoint")
+
+    def check_configuration(self) -> None:
+        """Both endpoints are known (a deployment can set one and forget the other)."""
+        self._require_token_url()
+        if not self.device_authorization_url:
+            raise AuthError(
+                "ZEVVY_DEVICE_AUTHORIZATION_URL is not set: set it to zevvy's device "
+                "authorization endpoint"
+            )
 
     def _forget_session_token(self) -> None:
         # authlib keeps the last answer on the session; ours live in the TokenStore only.
