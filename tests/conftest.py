@@ -89,6 +89,21 @@ def Sandbox(base: str) -> SandboxControl:  # noqa: N802 - reads like the class i
     return SandboxControl(base, "zaehlerfreunde")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "platforms(*names): the platforms enabled for the test and its worker processes "
+        "(default: Zählerfreunde alone, so each platform's tests count only its own rows)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def enabled_platforms(request, settings) -> list[str]:
+    marker = request.node.get_closest_marker("platforms")
+    settings.PROVIDERS = list(marker.args) if marker else ["zaehlerfreunde"]
+    return settings.PROVIDERS
+
+
 @pytest.fixture
 def portal(settings, live_server):
     """The portal's settings pointed at the live server's sandbox."""
@@ -173,6 +188,7 @@ def worker_env(portal, live_server) -> dict:
         SANDBOX_BASE_URL=live_server.url,
         DJANGO_SETTINGS_MODULE="portal.settings",
         VAR_DIR=str(django_settings.VAR_DIR),
+        PROVIDERS=",".join(django_settings.PROVIDERS),
     )
     return env
 

@@ -19,7 +19,7 @@ from onboarding.sync.models import DeviceAuthorization, ProviderConnection
 from .conftest import ROOT, wait_until
 from .zevvy_helpers import ZevvySandbox, decide_on_page
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.platforms("zevvy")]
 
 
 @pytest.fixture

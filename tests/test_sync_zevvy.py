@@ -15,15 +15,17 @@ from .conftest import wait_until
 from .factories import building, device
 from .zevvy_helpers import ZevvySandbox, decide_on_page
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+# zevvy alone, so a device needs no Zählerfreunde space first.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.platforms("zevvy"),
+]
 State = SyncRecord.State
-ONLY_ZEVVY = {"PROVIDERS": "zevvy"}
 
 
 @pytest.fixture
 def zevvy(portal, live_server) -> ZevvySandbox:
-    # zevvy alone, so a device needs no Zählerfreunde space first.
-    portal.PROVIDERS = ["zevvy"]
     sandbox = ZevvySandbox(live_server.url)
     sandbox.device_flow(interval=1)
     return sandbox
@@ -44,7 +46,7 @@ def connected(zevvy) -> ZevvySandbox:
 
 @pytest.fixture
 def worker(start_worker):
-    return start_worker(**ONLY_ZEVVY)
+    return start_worker()
 
 
 def row_of(obj) -> SyncRecord:
@@ -123,13 +125,13 @@ def test_timeout_after_zevvy_created_the_device_is_reconciled_by_reference(conne
 
 def test_worker_killed_mid_create_leaves_exactly_one_device(connected, start_worker):
     connected.fault("timeout", count=1, delay=6, path="/api/devices")
-    first = start_worker(PROVIDER_TIMEOUT_SECONDS=30, **ONLY_ZEVVY)
+    first = start_worker(PROVIDER_TIMEOUT_SECONDS=30)
     meter = a_device()
     wait_until(lambda: connected.count("devices") == 1, message="created remotely")
     assert row_of(meter).state == State.IN_FLIGHT
     first.kill()  # SIGKILL while it waits for the answer
 
-    start_worker(**ONLY_ZEVVY)
+    start_worker()
     # The claim goes stale after SYNC_CLAIM_TIMEOUT_SECONDS; beat's sweep re-enqueues.
     wait_until(lambda: tasks.sweep() >= 0 and row_of(meter).state == State.SYNCED,
                timeout=30, interval=1.0, message="swept and synced")  # fmt: skip

@@ -182,8 +182,9 @@ class ZevvyClient:
         return self.tokens.refresh(lambda: self.grants.refresh(self._current(stale)), stale)
 
     def _current(self, stale: Token) -> Token:
-        # Called under the store's lock: the stored token's refresh token is the newest
-        # (a worker before us may have rotated it), so it wins over the one we held.
+        # Called under the store's lock, which fetches only while it holds `stale` or an
+        # expired token: a stored one may carry a newer refresh token (rotated by a
+        # worker before us), so it wins over the one we held.
         current = self.tokens.load()
         return current if current is not None and current.refresh_token else stale
 
