@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     # are served is SERVE_SANDBOXES.
     "providers.sandbox_kit",
     "providers.zaehlerfreunde.sandbox",
+    "providers.smartme.sandbox",
     "providers.zevvy.sandbox",
 ]
 
@@ -170,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "onboarding.sync.tasks.sweep",
         "schedule": env.float("SYNC_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    "refresh-catalogues": {
+        "task": "onboarding.catalogue.tasks.refresh_catalogues",
+        "schedule": timedelta(minutes=env.float("CATALOGUE_REFRESH_MINUTES", default=15.0)),
+    },
     "prune-api-calls": {
         "task": "onboarding.sync.tasks.prune_api_calls",
         "schedule": timedelta(hours=6),
@@ -202,6 +207,8 @@ SANDBOX_CLIENT_SECRET = env.str("SANDBOX_CLIENT_SECRET", default="sandbox-secret
 # A sandbox answers after this many milliseconds, to stand in for a platform reached
 # over the internet (0 = as fast as it can). Trainers and benchmarks set it.
 SANDBOX_LATENCY_MS = env.int("SANDBOX_LATENCY_MS", default=0)
+# The API key the smart-me sandbox accepts (`Authorization: ApiKey <key>`).
+SANDBOX_SMARTME_API_KEY = env.str("SANDBOX_SMARTME_API_KEY", default="sandbox-api-key")
 
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
 PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
@@ -220,6 +227,9 @@ SYNC_REQUEUE_AFTER_SECONDS = env.float("SYNC_REQUEUE_AFTER_SECONDS", default=600
 # the safety net for when that hand-over was lost.
 SYNC_DEPENDENCY_WAIT_SECONDS = env.float("SYNC_DEPENDENCY_WAIT_SECONDS", default=300.0)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
+
+# `import_building` refuses larger files (about 20,000 units a file at 5 MB).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -277,7 +287,17 @@ LOGGING = {
 PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
     # accessRoleId sent with every invite (GET /access-roles lists them); empty = none.
     "zaehlerfreunde": {"access_role_id": ""},
-    "smartme": {},
+    # smart-me: whichever auth is configured (providers/smartme/client.py); "auth" forces
+    # one of basic, apikey, oauth. The guide's token path; NOTES.md: the platform's sample
+    # uses /oauth/token. A full URL works too.
+    "smartme": {
+        "auth": "",
+        "username": "",
+        "password": "",
+        "api_key": "",
+        "token_path": "/api/oauth/token/",
+        "token_auth_method": "client_secret_basic",
+    },
     "climkit": {},
     "spark": {},
     # Keycloak's endpoints (NOTES.md), e.g. https://iam.zevvy.org/realms/zevvy-prod

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('onboarding', '0005_moves_waiting_children_accepted_invites'),
+        ('onboarding', '0006_catalogue'),
     ]
 
     operations = [
