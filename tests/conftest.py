@@ -93,14 +93,20 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "platforms(*names): the platforms enabled for the test and its worker processes "
-        "(default: Zählerfreunde alone, so each platform's tests count only its own rows)",
+        "(default: every platform but zevvy)",
     )
 
 
 @pytest.fixture(autouse=True)
 def enabled_platforms(request, settings) -> list[str]:
+    """zevvy takes every device but reaches nothing until a person has approved its
+    access, so a test that is not about zevvy would only see its rows wait (and count
+    them): tests about zevvy enable it with @pytest.mark.platforms("zevvy", ...)."""
     marker = request.node.get_closest_marker("platforms")
-    settings.PROVIDERS = list(marker.args) if marker else ["zaehlerfreunde"]
+    if marker:
+        settings.PROVIDERS = list(marker.args)
+    else:
+        settings.PROVIDERS = [name for name in settings.ALL_PROVIDERS if name != "zevvy"]
     return settings.PROVIDERS
 
 
