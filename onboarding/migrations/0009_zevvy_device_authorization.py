@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('onboarding', '0006_catalogue'),
+        ('onboarding', '0008_pages'),
     ]
 
     operations = [
