@@ -179,3 +179,17 @@ def test_backfill_says_what_is_wrong(climkit):
         call_command("backfill_climkit", "--from", "yesterday", "--to", "2026-01-01")
     with pytest.raises(CommandError, match="no device is linked"):
         call_command("backfill_climkit", "--from", "2026-01-01", "--to", "2026-01-02")
+
+
+def test_the_device_page_shows_the_pull_and_its_gaps(client, climkit, flat_meter, admin_client):
+    from django.urls import reverse
+
+    pull_all(client)
+    # A hole of two hours in the middle of the pulled day.
+    times = stamps(flat_meter)
+    Reading.objects.filter(device=flat_meter, timestamp__in=times[10:18]).delete()
+    page = admin_client.get(reverse("admin:onboarding_device_change", args=[flat_meter.pk]))
+    text = page.content.decode()
+    assert "Climkit pull" in text and "Raw meter indices" in text
+    assert "8 missing 15-minute intervals in 1 gaps." in text
+    assert f"--meter {flat_meter.climkit_meter.remote_id}" in text
