@@ -193,3 +193,21 @@ def test_the_device_page_shows_the_pull_and_its_gaps(client, climkit, flat_meter
     assert "Climkit pull" in text and "Raw meter indices" in text
     assert "8 missing 15-minute intervals in 1 gaps." in text
     assert f"--meter {flat_meter.climkit_meter.remote_id}" in text
+
+
+def test_beat_task_pulls_every_linked_meter_and_a_refusal_stops_only_its_own(
+    client, climkit, flat_meter, portal
+):
+    from climkit_pull.tasks import pull_climkit
+
+    portal.CLIMKIT_PULL_INITIAL_DAYS = 0.25
+    rule = CatalogueEntry.objects.get(platform="climkit", name__contains="Regelzähler")
+    virtual = device(flat_meter.space, "ZEV", external_id="zev-1")
+    links.link_device(virtual, rule)
+    summary = pull_climkit()  # the registry's client: the deployment's own budget
+    assert "1 errors" in summary
+    refused = PullCursor.objects.get(meter_id=rule.remote_id)
+    assert "physical meters" in refused.last_error and refused.last_timestamp is None
+    assert 20 <= len(stamps(flat_meter)) <= 25  # six hours of the other meter
+    assert_contiguous_once(flat_meter)
+    assert not Reading.objects.filter(device=virtual).exists()
