@@ -15,10 +15,9 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from providers.sandbox_kit import faults
+from providers.sandbox_kit import faults, tokens
 from providers.sandbox_kit.control import (
     bad,
     control_access,
@@ -51,7 +50,7 @@ def _state(request) -> dict:
             "sites": len(sites),
             "meters": Meter.objects.count(),
             "sensors": Sensor.objects.count(),
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
             "tokens_issued": AccessToken.objects.count(),
         },
         "sites": [_site_state(s) for s in sites],
@@ -192,7 +191,7 @@ def index(request):
             "latency_ms": faults.current_latency_ms(PLATFORM),
             "interval": throttle.interval(),
             "arrivals": arrivals,
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
             "base_url": root + "api/v1",
             "control_url": root + "_sandbox",
             "username": settings.SANDBOX_CLIENT_ID,

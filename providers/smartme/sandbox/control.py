@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from providers.sandbox_kit import faults
+from providers.sandbox_kit import faults, tokens
 from providers.sandbox_kit.control import (
     bad,
     control_access,
@@ -47,7 +47,7 @@ def _state(request) -> dict:
         "counts": {
             "devices": len(devices),
             "gateways": len(gateways),
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
         },
         "devices": [
             {**device_json(d), "GatewayId": str(d.gateway.uuid) if d.gateway_id else None}
@@ -219,6 +219,6 @@ def index(request):
             "base_url": root,
             "control_url": root + "/_sandbox",
             "client_id": settings.SANDBOX_CLIENT_ID,
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
         },
     )

@@ -7,10 +7,9 @@ their meters, vehicles and resources, webhooks and their deliveries, reports.
 
 from django.conf import settings
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from providers.sandbox_kit import faults
+from providers.sandbox_kit import faults, tokens
 from providers.sandbox_kit.control import control_access, control_urls, request_counts
 
 from . import auth
@@ -46,7 +45,7 @@ def _state(request) -> dict:
             "webhooks": Webhook.objects.count(),
             "deliveries": Delivery.objects.count(),
             "reports": Report.objects.count(),
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
         },
         "users": users,
         "webhooks": [webhook_json(w) for w in Webhook.objects.all()],

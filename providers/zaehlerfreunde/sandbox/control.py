@@ -11,10 +11,9 @@ from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from providers.sandbox_kit import faults
+from providers.sandbox_kit import faults, tokens
 from providers.sandbox_kit.control import (
     bad,
     control_access,
@@ -64,7 +63,7 @@ def _state(request) -> dict:
             "readings": Reading.objects.count(),
             "users": len(users),
             "space_users": len(members),
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
         },
         "spaces": [space_json(s) for s in spaces],
         "devices": [device_state_json(d) for d in devices],
