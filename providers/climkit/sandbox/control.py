@@ -17,14 +17,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from providers.sandbox_kit import faults, tokens
+from providers.sandbox_kit import tokens
 from providers.sandbox_kit.control import (
     bad,
     control_access,
     control_urls,
     json_body,
-    request_counts,
 )
+from providers.sandbox_kit.panel import control_panel
 
 from . import auth, throttle
 from .account import ensure_seeded, object_id, seed
@@ -186,14 +186,16 @@ def index(request):
         "climkit_sandbox/index.html",
         {
             "sites": Site.objects.prefetch_related("meters", "sensors"),
-            "faults": faults.pending(PLATFORM),
-            "requests": request_counts(PLATFORM),
-            "latency_ms": faults.current_latency_ms(PLATFORM),
+            "panel": control_panel(
+                PLATFORM,
+                base_url=root + "api/v1",
+                control_url=root + "_sandbox",
+                extra_controls="meters, rate_limit",
+                spared="/auth",
+            ),
             "interval": throttle.interval(),
             "arrivals": arrivals,
             "tokens_valid": tokens.valid_count(AccessToken),
-            "base_url": root + "api/v1",
-            "control_url": root + "_sandbox",
             "username": settings.SANDBOX_CLIENT_ID,
         },
     )
