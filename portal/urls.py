@@ -8,6 +8,7 @@ from providers.registry import PLATFORMS
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("webhooks/", include("readings.urls")),
 ]
 
 if settings.SERVE_SANDBOXES:

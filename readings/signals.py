@@ -1,0 +1,22 @@
+"""A device just linked to a remote device takes the readings that waited for it."""
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from onboarding.models import Device
+
+from .matching import remote_ids_of
+
+
+@receiver(post_save, sender=Device, dispatch_uid="readings_attach_on_link")
+def attach_waiting_readings(sender, instance: Device, raw=False, **kwargs):
+    if raw or not remote_ids_of(instance):
+        return
+    from .tasks import attach_device
+
+    # In a worker (thousands may wait), once the link commits: a rolled-back link
+    # attaches nothing. `robust`: a broker that is down only logs; the forwarding sweep
+    # attaches them then.
+    device_pk = instance.pk
+    transaction.on_commit(lambda: attach_device.delay(device_pk), robust=True)
