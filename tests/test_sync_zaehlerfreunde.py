@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from onboarding import services
@@ -20,7 +21,8 @@ State = SyncRecord.State
 
 def all_synced(expected: int):
     def check():
-        states = list(SyncRecord.objects.values_list("state", flat=True))
+        rows = SyncRecord.objects.filter(provider="zaehlerfreunde")
+        states = list(rows.values_list("state", flat=True))
         return len(states) == expected and all(s == State.SYNCED for s in states)
 
     return check
@@ -179,15 +181,62 @@ def test_broker_down_while_staff_save_catches_up_when_it_returns(sandbox, worker
     assert sandbox.count("spaces") == 1
 
 
-def test_device_change_is_not_pretended(sandbox, worker):
+def test_device_changes_go_out_as_details_and_type_changes_are_refused(sandbox, worker):
     home = building()
     meter = device(home, "Main meter", external_id="CH1")
     wait_until(all_synced(2))
-    meter.device_type = "RLM_METER"
+    meter.name = "Main meter (basement)"
+    meter.metering_location_id = "CH1001234500000000000000000000001"
+    meter.serial_number = "SN-778"
     services.save(meter)
-    wait_until(lambda: row_of(meter).state == State.NEEDS_ATTENTION)
-    assert "no API to change a device" in row_of(meter).last_error
-    assert sandbox.requests_to("POST /spaces/{spaceId}/devices") == 1
+    wait_until(lambda: sandbox.requests_to("POST /spaces/{spaceId}/devices/{deviceId}/details"))
+    wait_until(all_synced(2))
+    remote = sandbox.state()["devices"][0]
+    assert remote["name"] == "Main meter (basement)" and remote["serialNumber"] == "SN-778"
+    assert remote["meteringLocationId"] == "CH1001234500000000000000000000001"
+    assert sandbox.requests_to("POST /spaces/{spaceId}/devices") == 1  # not re-created
+
+    meter.device_type = "RLM_METER"
+    with pytest.raises(ValidationError, match="cannot change a device's type"):
+        services.save(meter)
+
+
+def test_a_device_moved_to_another_unit_moves_there_with_its_id(sandbox, worker):
+    home = building()
+    old, new = unit(home, "Flat 1"), unit(home, "Flat 2")
+    meter = device(old, "Meter", external_id="CH7")
+    wait_until(all_synced(4))
+    remote_id = row_of(meter).remote_id
+    meter.space = new
+    services.save(meter)
+    wait_until(lambda: sandbox.requests_to("DELETE /spaces/{spaceId}/devices/{deviceId}"))
+    wait_until(all_synced(4))
+    (remote,) = sandbox.state()["devices"]
+    assert remote["id"] == remote_id  # the same device, readings and all
+    assert remote["spaceId"] == row_of(new).remote_id
+    assert row_of(meter).sent_parent_id == row_of(new).remote_id
+
+
+def test_deleting_a_building_deletes_its_tree_bottom_up(sandbox, worker):
+    home = building_with_units(2)  # a building, 2 units, their devices and invites
+    wait_until(all_synced(7))
+    assert services.delete(home) is False
+    wait_until(lambda: not Space.objects.exists(), timeout=30, message="all deleted locally")
+    state = sandbox.state()
+    assert state["counts"]["spaces"] == 0 and state["counts"]["devices"] == 0
+    assert sandbox.requests_to("DELETE /devices/{deviceId}") == 2
+    assert sandbox.requests_to("DELETE /spaces/{spaceId}") == 3
+    assert not SyncRecord.objects.filter(provider="zaehlerfreunde").exists()
+
+
+def test_clearing_a_units_second_line_clears_it_there(sandbox, worker):
+    home = building(address_line_two="Hinterhaus")
+    wait_until(all_synced(1))
+    home.address_line_two = ""
+    services.save(home)
+    wait_until(lambda: sandbox.requests_to("PUT /spaces/{spaceId}") == 1)
+    wait_until(all_synced(1))
+    assert sandbox.state()["spaces"][0]["addressLineTwo"] is None
 
 
 def test_deleting_a_unit_deletes_it_remotely_first(sandbox, worker):
