@@ -23,6 +23,8 @@ from django.utils.timezone import localtime
 from providers import registry
 
 from . import services
+from .catalogue import admin as catalogue_admin  # noqa: F401 (registers the catalogue)
+from .catalogue.forms import DeviceLinksForm, SpaceLinksForm
 from .models import (
     ApiCall,
     Device,
@@ -421,7 +423,8 @@ class SpaceAdmin(SyncedAdmin):
     list_filter = (BuildingFilter, "category")
     search_fields = ("name", "parent__name", "address_line_one", "postcode", "city")
     list_select_related = ("parent",)
-    autocomplete_fields = ("parent",)
+    autocomplete_fields = ("parent", "climkit_site")
+    form = SpaceLinksForm
 
     def get_queryset(self, request):
         # A subquery, not Count("units"): a GROUP BY would drop Meta.ordering.
@@ -483,7 +486,8 @@ class DeviceAdmin(SyncedAdmin):
     list_filter = ("medium", "device_type", "is_main_device")
     search_fields = ("name", "external_device_id", "space__name", "space__parent__name")
     list_select_related = ("space", "space__parent")
-    autocomplete_fields = ("space",)
+    autocomplete_fields = ("space", "smartme_device", "climkit_meter")
+    form = DeviceLinksForm
 
 
 @admin.register(TenantUser)

@@ -9,4 +9,5 @@ class OnboardingConfig(AppConfig):
         # The tasks live in onboarding.sync, which Celery's autodiscovery does not scan.
         from providers import checks  # noqa: F401 (registers the deploy checks)
 
+        from .catalogue import tasks as catalogue_tasks  # noqa: F401
         from .sync import tasks  # noqa: F401

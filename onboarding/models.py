@@ -12,11 +12,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from .catalogue.models import CatalogueEntry, CatalogueRefresh
 from .sync.models import ApiCall, ProviderConnection, SyncRecord
 from .validators import validate_postcode, validate_vin
 
 __all__ = [
     "ApiCall",
+    "CatalogueEntry",
+    "CatalogueRefresh",
     "Device",
     "Invite",
     "Meter",
@@ -114,6 +117,16 @@ class Space(Synced):
     is_participating_in_ltt_project = models.BooleanField(
         "takes part in the Mieterstrom project", null=True, blank=True
     )
+    # The building's site on Climkit (catalogue/links.py); buildings only.
+    climkit_site = models.OneToOneField(
+        CatalogueEntry,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="linked_space",
+        limit_choices_to={"platform": "climkit", "kind": "site"},
+        verbose_name="Climkit site",
+    )
 
     class Meta:
         ordering = ["parent_id", "name"]
@@ -175,6 +188,26 @@ class Device(Synced):
         "metering location id (MeLo)", max_length=50, blank=True
     )
     serial_number = models.CharField(max_length=100, blank=True)
+    # The meter as the read-only platforms know it (catalogue/links.py): one catalogue row
+    # is tied to at most one device.
+    smartme_device = models.OneToOneField(
+        CatalogueEntry,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="linked_smartme_device",
+        limit_choices_to={"platform": "smartme", "kind": "device"},
+        verbose_name="smart-me device",
+    )
+    climkit_meter = models.OneToOneField(
+        CatalogueEntry,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="linked_climkit_device",
+        limit_choices_to={"platform": "climkit", "kind": "meter"},
+        verbose_name="Climkit meter",
+    )
 
     class Meta:
         ordering = ["space_id", "name"]

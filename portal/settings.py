@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     # are served is SERVE_SANDBOXES.
     "providers.sandbox_kit",
     "providers.zaehlerfreunde.sandbox",
+    "providers.smartme.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "onboarding.sync.tasks.sweep",
         "schedule": env.float("SYNC_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    "refresh-catalogues": {
+        "task": "onboarding.catalogue.tasks.refresh_catalogues",
+        "schedule": timedelta(minutes=env.float("CATALOGUE_REFRESH_MINUTES", default=15.0)),
+    },
     "forward-readings": {
         "task": "readings.tasks.sweep",
         "schedule": env.float("READINGS_SWEEP_INTERVAL_SECONDS", default=60.0),
@@ -206,6 +211,8 @@ SANDBOX_CLIENT_SECRET = env.str("SANDBOX_CLIENT_SECRET", default="sandbox-secret
 # A sandbox answers after this many milliseconds, to stand in for a platform reached
 # over the internet (0 = as fast as it can). Trainers and benchmarks set it.
 SANDBOX_LATENCY_MS = env.int("SANDBOX_LATENCY_MS", default=0)
+# The API key the smart-me sandbox accepts (`Authorization: ApiKey <key>`).
+SANDBOX_SMARTME_API_KEY = env.str("SANDBOX_SMARTME_API_KEY", default="sandbox-api-key")
 
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
 PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
@@ -303,7 +310,17 @@ LOGGING = {
 PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
     # accessRoleId sent with every invite (GET /access-roles lists them); empty = none.
     "zaehlerfreunde": {"access_role_id": ""},
-    "smartme": {},
+    # smart-me: whichever auth is configured (providers/smartme/client.py); "auth" forces
+    # one of basic, apikey, oauth. The guide's token path; NOTES.md: the platform's sample
+    # uses /oauth/token. A full URL works too.
+    "smartme": {
+        "auth": "",
+        "username": "",
+        "password": "",
+        "api_key": "",
+        "token_path": "/api/oauth/token/",
+        "token_auth_method": "client_secret_basic",
+    },
     "climkit": {},
     "spark": {},
     "zevvy": {},

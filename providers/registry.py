@@ -28,6 +28,9 @@ class Platform:
     # Options (settings.PROVIDER_OPTIONS) the sandbox needs when left empty, as format
     # strings with {sandbox} (the sandbox's mount URL), {client_id} and {client_secret}.
     sandbox_options: dict = field(default_factory=dict)
+    # A platform the portal only reads keeps a catalogue of what it holds: the dotted
+    # path of its `fetch(client) -> list[CatalogueItem]` module (providers/catalogue.py).
+    catalogue_module: str = ""
 
     @property
     def sandbox_mount(self) -> str:
@@ -41,6 +44,15 @@ PLATFORMS = {
         sandbox_path="/sandbox/zaehlerfreunde/partner",
         sync_module="providers.zaehlerfreunde.sync",
         sandbox_urls="providers.zaehlerfreunde.sandbox.urls",
+    ),
+    "smartme": Platform(
+        name="smartme",
+        label="smart-me",
+        sandbox_path="/sandbox/smartme",  # the API is at the root, like api.smart-me.com
+        sync_module="providers.smartme.sync",
+        sandbox_urls="providers.smartme.sandbox.urls",
+        sandbox_options={"username": "{client_id}", "password": "{client_secret}"},
+        catalogue_module="providers.smartme.catalogue",
     ),
 }
 KNOWN = ("zaehlerfreunde", "smartme", "climkit", "spark", "zevvy")
@@ -112,6 +124,14 @@ def client(name: str):
     return sync_module(name).make_client(
         connection(name), token_store=DatabaseTokenStore(name), on_call=hook_for(name)
     )
+
+
+def catalogue_module(name: str):
+    """The platform's catalogue module (`fetch(client)`), or None if it has none."""
+    platform = PLATFORMS.get(name)
+    if platform is None or not platform.catalogue_module:
+        return None
+    return import_module(platform.catalogue_module)
 
 
 def handlers(name: str) -> dict:

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from onboarding.diagnose import what_to_fix
 from onboarding.sync import outbox
 from onboarding.sync.models import ProviderConnection, SyncRecord
 from providers import registry
@@ -46,9 +47,8 @@ class Command(BaseCommand):
         try:
             registry.client(name).check()
         except ProviderError as exc:
-            self.stdout.write(
-                f"{registry.label(name)}: FAILED at {where}{connection.base_url}: {exc}"
-            )
+            # One sentence: which platform, what went wrong, what to fix.
+            self.stdout.write(f"{registry.label(name)}: FAILED: {what_to_fix(name, exc)}")
             return False
         resumed = self._resume(name) if was_disconnected else 0
         self.stdout.write(
