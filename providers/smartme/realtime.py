@@ -88,7 +88,10 @@ def timestamp(
     low = _micros_since_epoch(not_before) - 86_400_000_000  # a day of slack for LOCAL
     high = _micros_since_epoch(not_after) + 86_400_000_000
     if not low <= micros <= high:
-        raise PayloadError(f"DateTime {value.value} (scale {scale}) is out of range")
+        raise PayloadError(
+            f"DateTime value {value.value} (scale {DateTime.TimeSpanScale.Name(scale)}) is "
+            f"implausible: outside {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}"
+        )
     wall = EPOCH + timedelta(microseconds=micros)
     if value.kind == DateTime.LOCAL:
         wall = wall.replace(tzinfo=None).replace(tzinfo=local_zone).astimezone(UTC)
