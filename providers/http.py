@@ -31,7 +31,7 @@ _SECRET_KEY = re.compile(
     re.I,
 )
 # A bare string that looks like a credential (a JWT, or a long opaque token).
-_BARE_SECRET = re.compile(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]*|[A-Za-z0-9+/=_.~-]{24,})$")
+_BARE_SECRET = re.compile(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]*|[A-Za-z0-9+/_.~-]{24,}={0,2})$")
 REDACTED = "***"
 
 
