@@ -21,6 +21,7 @@ from django.utils.text import Truncator
 from django.utils.timezone import localtime
 
 from providers import registry
+from readings.admin import DeviceReadingsMixin
 
 from . import services
 from .catalogue import admin as catalogue_admin  # noqa: F401 (registers the catalogue)
@@ -472,7 +473,7 @@ class SpaceAdmin(SyncedAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(SyncedAdmin):
+class DeviceAdmin(DeviceReadingsMixin, SyncedAdmin):
     list_display = (
         "name",
         "space",

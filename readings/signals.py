@@ -7,6 +7,8 @@ from django.dispatch import receiver
 from onboarding.models import Device
 
 from .matching import remote_ids_of
+from .models import Forwarding
+from .queue import mark_pending
 
 
 @receiver(post_save, sender=Device, dispatch_uid="readings_attach_on_link")
@@ -20,3 +22,12 @@ def attach_waiting_readings(sender, instance: Device, raw=False, **kwargs):
     # attaches them then.
     device_pk = instance.pk
     transaction.on_commit(lambda: attach_device.delay(device_pk), robust=True)
+
+
+@receiver(post_save, sender=Forwarding, dispatch_uid="readings_forward_when_configured")
+def forward_when_configured(sender, instance: Forwarding, raw=False, **kwargs):
+    """A destination just added (or enabled) takes the device's stored readings too."""
+    if raw or not instance.enabled:
+        return
+    device_id = instance.device_id
+    transaction.on_commit(lambda: mark_pending([device_id]), robust=True)

@@ -1,0 +1,168 @@
+"""Readings in the Django admin (until the staff pages have them): on a Device's page its
+latest values, a chart of the last days, where its readings go and how far they got;
+lists of readings, of readings waiting for a device, and of forwardings, with Retry.
+
+The Device admin itself lives in onboarding/admin.py and takes `DeviceReadingsMixin`.
+"""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from . import panel, queue
+from .models import Forwarding, Reading, UnmatchedReading
+
+State = Forwarding.State
+RETRYABLE = (State.FAILED, State.NEEDS_ATTENTION, State.PENDING)
+STATE_COLOURS = {
+    State.IDLE: "#2e7d32",
+    State.PENDING: "#b36b00",
+    State.IN_FLIGHT: "#b36b00",
+    State.FAILED: "#ba2121",
+    State.NEEDS_ATTENTION: "#ba2121",
+}
+
+
+def state_badge(forwarding: Forwarding) -> str:
+    colour = STATE_COLOURS.get(forwarding.state, "#333")
+    text = forwarding.get_state_display() if forwarding.enabled else "Switched off"
+    return format_html('<strong style="color:{}">{}</strong>', colour, text)
+
+
+class ForwardingInline(admin.TabularInline):
+    """Which platforms a device's readings go to: staff add or switch off a destination;
+    how far it got is shown, not edited."""
+
+    model = Forwarding
+    extra = 0
+    fields = (
+        "destination", "enabled", "addressing", "state_shown", "cursor", "forwarded_count",
+        "last_forwarded_at", "last_error",
+    )  # fmt: skip
+    readonly_fields = (
+        "state_shown", "cursor", "forwarded_count", "last_forwarded_at", "last_error",
+    )  # fmt: skip
+    verbose_name = "forwarding of readings"
+    verbose_name_plural = "forwarding of readings (where this device's readings go)"
+
+    @admin.display(description="State")
+    def state_shown(self, obj):
+        return state_badge(obj) if obj.pk else "—"
+
+
+class DeviceReadingsMixin:
+    """For the Device admin: the readings section and the forwarding inline."""
+
+    readings_field = "readings_panel"
+
+    def get_inlines(self, request, obj):
+        inlines = list(super().get_inlines(request, obj))
+        return [*inlines, ForwardingInline] if obj is not None else inlines
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and self.readings_field not in readonly:
+            readonly.append(self.readings_field)
+        return readonly
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (
+                name,
+                {**options, "fields": [f for f in options["fields"] if f != self.readings_field]},
+            )
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+        if obj is not None:
+            fieldsets.append(("Readings", {"fields": [self.readings_field]}))
+        return fieldsets
+
+    @admin.display(description="Readings")
+    def readings_panel(self, obj):
+        # The template autoescapes every value; the charts are SVG built from numbers.
+        return mark_safe(  # noqa: S308
+            render_to_string("admin/readings/device_panel.html", panel.device_context(obj))
+        )
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reading)
+class ReadingAdmin(ReadOnly):
+    list_display = ("timestamp", "device", "obis", "value", "source", "received_at")
+    list_filter = ("source", "obis")
+    search_fields = ("device__name", "device__external_device_id", "obis")
+    list_select_related = ("device", "device__space", "device__space__parent")
+    raw_id_fields = ("device",)
+    ordering = ("-id",)
+    show_full_result_count = False  # a count of millions of rows helps nobody
+
+
+@admin.register(UnmatchedReading)
+class UnmatchedReadingAdmin(ReadOnly):
+    """Readings for remote devices nobody has linked to a Device yet: link the device
+    (its catalogue entry) and they move to it."""
+
+    list_display = ("timestamp", "source", "remote_id", "obis", "value", "received_at")
+    list_filter = ("source", "obis")
+    search_fields = ("remote_id",)
+    ordering = ("-id",)
+    show_full_result_count = False
+    change_list_template = "admin/readings/unmatchedreading/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "waiting_devices": panel.waiting_remote_devices(50),
+        }
+        return super().changelist_view(request, extra_context)
+
+
+@admin.action(description="Retry forwarding now")
+def retry_forwarding(modeladmin, request, queryset):
+    with transaction.atomic():
+        ids = list(queryset.filter(state__in=RETRYABLE).values_list("pk", flat=True))
+        queue.make_due(Forwarding.objects.filter(pk__in=ids))
+        transaction.on_commit(lambda: queue.enqueue(ids))
+    if ids:
+        modeladmin.message_user(
+            request, f"{len(ids)} forwarding(s) queued again.", messages.SUCCESS
+        )
+    else:
+        modeladmin.message_user(
+            request, "Nothing to retry: none is failed, needs attention or pending.",
+            messages.WARNING,
+        )  # fmt: skip
+
+
+@admin.register(Forwarding)
+class ForwardingAdmin(admin.ModelAdmin):
+    list_display = (
+        "device", "destination", "state_shown", "cursor", "forwarded_count",
+        "last_forwarded_at", "attempts", "last_error",
+    )  # fmt: skip
+    list_filter = ("destination", "state", "enabled")
+    search_fields = ("device__name", "device__external_device_id")
+    list_select_related = ("device", "device__space", "device__space__parent")
+    raw_id_fields = ("device",)
+    actions = [retry_forwarding]
+    fields = (
+        "device", "destination", "enabled", "addressing", "state", "cursor", "forwarded_count",
+        "last_forwarded_at", "attempts", "not_before", "last_error",
+    )  # fmt: skip
+    readonly_fields = (
+        "state", "cursor", "forwarded_count", "last_forwarded_at", "attempts", "not_before",
+        "last_error",
+    )  # fmt: skip
+
+    @admin.display(description="State", ordering="state")
+    def state_shown(self, obj):
+        return state_badge(obj)
