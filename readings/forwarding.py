@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Now
 
@@ -29,6 +29,7 @@ from providers import registry
 from providers.errors import AuthError, PermanentError, TransientError
 
 from .destinations import DESTINATIONS
+from .locks import lock_devices
 from .models import Forwarding, Reading
 
 log = logging.getLogger(__name__)
@@ -177,20 +178,22 @@ class _Run:
         )
 
     def _go_idle(self, cursor: int) -> bool:
-        """Idle only if nothing is past the cursor, checked in the same statement: a
-        delivery committed after our last read either is seen here (and we go on) or
-        finds us idle and enqueues us (queue.mark_pending)."""
+        """Idle only if nothing is past the cursor, checked in the same statement and
+        under the device's ingest lock: a delivery either committed before (its readings
+        are seen here, and we go on) or comes after and finds us idle (queue.wake)."""
         newer = Reading.objects.filter(device_id=OuterRef("device_id"), id__gt=cursor)
-        return bool(
-            self.mine.filter(~Exists(newer)).update(
-                state=State.IDLE,
-                claim_token=None,
-                claimed_at=None,
-                not_before=None,
-                attempts=0,
-                last_error="",
+        with transaction.atomic():
+            lock_devices([self.forwarding.device_id])
+            return bool(
+                self.mine.filter(~Exists(newer)).update(
+                    state=State.IDLE,
+                    claim_token=None,
+                    claimed_at=None,
+                    not_before=None,
+                    attempts=0,
+                    last_error="",
+                )
             )
-        )
 
     def _failed(self, exc: Exception) -> Outcome:
         label = self.label

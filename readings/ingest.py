@@ -3,21 +3,26 @@
 A delivery's readings for linked devices go into Reading, the others into
 UnmatchedReading, in one transaction; a reading already stored (same device or remote
 device, OBIS code and time) is skipped by the database (ON CONFLICT DO NOTHING), so a
-repeated delivery changes nothing. Once it commits, the devices' forwardings are
-enqueued; nothing is sent to any platform from here.
+repeated delivery changes nothing. The same transaction wakes the devices' idle
+forwardings (queue.wake); they are enqueued once it commits. Nothing is sent to any
+platform from here.
+
+On PostgreSQL the rows go in as arrays (`INSERT … SELECT FROM unnest(…)`), with no model
+instance per reading: the webhook answers in a few milliseconds for 300 readings.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .locks import lock_devices
 from .matching import devices_for
 from .models import Reading, UnmatchedReading
-from .queue import mark_pending
+from .pg import binary_cursor
+from .queue import enqueue, wake
 
 
 @dataclass(frozen=True)
@@ -40,39 +45,48 @@ def store(source: str, deliveries: Iterable[RemoteReadings]) -> Stored:
     deliveries = list(deliveries)
     received_at = timezone.now()
     device_of = devices_for(source, {d.remote_id for d in deliveries})
-    readings, unmatched = [], []
+    readings: list[tuple] = []  # (device id, OBIS code, timestamp, value)
+    unmatched: list[tuple] = []  # (remote id, OBIS code, timestamp, value)
     for delivery in deliveries:
         device_id = device_of.get(delivery.remote_id)
+        target, key = (
+            (readings, device_id) if device_id is not None else (unmatched, delivery.remote_id)
+        )
         for obis, value in delivery.values:
-            if device_id is not None:
-                readings.append(
-                    Reading(
-                        device_id=device_id,
-                        obis=obis,
-                        timestamp=delivery.timestamp,
-                        value=value,
-                        source=source,
-                        received_at=received_at,
-                    )
-                )
-            else:
-                unmatched.append(
-                    UnmatchedReading(
-                        source=source,
-                        remote_id=delivery.remote_id,
-                        obis=obis,
-                        timestamp=delivery.timestamp,
-                        value=value,
-                        received_at=received_at,
-                    )
-                )
+            target.append((key, obis, delivery.timestamp, value))
     device_ids = sorted(set(device_of.values()))
     with transaction.atomic():
         if readings:
             lock_devices(device_ids)  # before the INSERT takes ids: see locks.py
-            Reading.objects.bulk_create(readings, ignore_conflicts=True)
+            _insert(Reading, "device_id", readings, source, received_at)
+            woken = wake(device_ids)
+            if woken:
+                transaction.on_commit(lambda: enqueue(woken))
         if unmatched:
-            UnmatchedReading.objects.bulk_create(unmatched, ignore_conflicts=True)
-        if device_ids:
-            transaction.on_commit(lambda: mark_pending(device_ids))
+            _insert(UnmatchedReading, "remote_id", unmatched, source, received_at)
     return Stored(matched=len(readings), unmatched=len(unmatched), devices=len(device_ids))
+
+
+def _insert(model, key_field: str, rows: list[tuple], source: str, received_at) -> None:
+    """INSERT the rows, skipping those already stored."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(
+            [
+                model(**{key_field: k}, obis=o, timestamp=t, value=v, source=source,
+                      received_at=received_at)
+                for k, o, t, v in rows
+            ],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        return
+    key_type = "bigint" if key_field == "device_id" else "text"
+    keys, codes, times, values = (list(column) for column in zip(*rows, strict=True))
+    table = connection.ops.quote_name(model._meta.db_table)
+    with binary_cursor() as cursor:
+        # Table and column names come from the model; every value is a parameter.
+        cursor.execute(
+            f"INSERT INTO {table} ({key_field}, obis, timestamp, value, source, received_at) "  # noqa: S608
+            f"SELECT k, o, t, v, %b, %b FROM unnest(%b::{key_type}[], %b::text[], "
+            "%b::timestamptz[], %b::float8[]) AS u(k, o, t, v) ON CONFLICT DO NOTHING",
+            [source, received_at, keys, codes, times, values],
+        )

@@ -8,7 +8,9 @@ before 100, the forwarding could send 101, and 100 would be left behind its curs
 
 So every transaction that adds readings for a device first takes that device's lock and
 only then inserts: a device's inserts are serialised, its ids are handed out and
-committed in the same order, and the forwarding itself needs no lock at all. The lock
+committed in the same order, and the forwarding reads its batches without a lock. It
+takes the lock only for the instant it goes idle (no reading may commit between its
+"nothing left" and its "idle"; see queue.py). The lock
 is a transaction-scoped advisory lock (memory only: no row is written, staff editing
 the Device never wait for it). Different devices never wait for each other.
 

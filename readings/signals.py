@@ -8,7 +8,7 @@ from onboarding.models import Device
 
 from .matching import remote_ids_of
 from .models import Forwarding
-from .queue import mark_pending
+from .queue import wake_and_enqueue
 
 
 @receiver(post_save, sender=Device, dispatch_uid="readings_attach_on_link")
@@ -30,4 +30,4 @@ def forward_when_configured(sender, instance: Forwarding, raw=False, **kwargs):
     if raw or not instance.enabled:
         return
     device_id = instance.device_id
-    transaction.on_commit(lambda: mark_pending([device_id]), robust=True)
+    transaction.on_commit(lambda: wake_and_enqueue([device_id]), robust=True)

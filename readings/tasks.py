@@ -20,15 +20,22 @@ SWEEP_BATCH = 5000
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def forward(forwarding_id: int) -> str | None:
-    outcome = forwarding.run(forwarding_id)
-    if outcome is None:
-        return None
-    if outcome.retry_in is not None:
-        queue.enqueue([forwarding_id], countdown=outcome.retry_in)
-    elif outcome.again:
-        queue.enqueue([forwarding_id])
-    return outcome.state
+def forward(forwarding_ids: list[int] | int) -> list[str | None]:
+    """Run each forwarding in turn (a delivery wakes many devices; one message carries
+    several of them)."""
+    if isinstance(forwarding_ids, int):
+        forwarding_ids = [forwarding_ids]
+    states = []
+    for forwarding_id in forwarding_ids:
+        outcome = forwarding.run(forwarding_id)
+        states.append(outcome.state if outcome else None)
+        if outcome is None:
+            continue
+        if outcome.retry_in is not None:
+            queue.enqueue([forwarding_id], countdown=outcome.retry_in)
+        elif outcome.again:
+            queue.enqueue([forwarding_id])
+    return states
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -237,6 +237,16 @@ def _missing_datetime() -> bytes:
     return array.SerializePartialToString()
 
 
+def _nested_unknown() -> bytes:
+    """The guide's example with an undefined field (5 = 1) inside its first DeviceValue."""
+    array = DeviceDataArray.FromString(GUIDE_EXAMPLE)
+    value = array.DeviceDataItems[0].DeviceValues[0].SerializeToString() + bytes.fromhex("2801")
+    item = array.DeviceDataItems[0]
+    del item.DeviceValues[0]
+    inner = item.SerializeToString() + b"\x1a" + bytes([len(value)]) + value
+    return b"\x0a" + bytes([len(inner)]) + inner
+
+
 def _half_guid() -> bytes:
     array = DeviceDataArray.FromString(GUIDE_EXAMPLE)
     array.DeviceDataItems[0].DeviceId.ClearField("hi")
@@ -269,6 +279,7 @@ BAD_BODIES = {
     "missing required DateTime": (_missing_datetime(), "required fields missing"),
     "missing Guid half": (_half_guid(), "required fields missing: DeviceDataItems[0].DeviceId.hi"),
     "fields it does not define": (GUIDE_EXAMPLE + bytes.fromhex("2801"), "does not define"),
+    "unknown field deep inside": (_nested_unknown(), "does not define"),
     "year 1970": (_array(value=0, scale=DateTime.SECONDS), "implausible"),
     "a year before 2000": (
         _array(value=_ticks(datetime(1999, 12, 31, 12, tzinfo=UTC)), scale=DateTime.TICKS),

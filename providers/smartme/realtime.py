@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from google.protobuf.message import DecodeError
-from google.protobuf.unknown_fields import UnknownFieldSet
 
 from .realtime_pb2 import DateTime, DeviceDataArray
 
@@ -112,16 +111,12 @@ def _micros_since_epoch(when: datetime) -> int:
 
 def _has_unknown_fields(message) -> bool:
     """Fields the proto does not define, anywhere in the message: bytes that happen to
-    parse (plain text often does) but are not smart-me's DeviceDataArray."""
-    if len(UnknownFieldSet(message)):
-        return True
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        items = value if field.is_repeated else [value]
-        if any(_has_unknown_fields(item) for item in items):
-            return True
-    return False
+    parse (plain text often does) but are not smart-me's DeviceDataArray. The parser
+    keeps them and counts them in ByteSize, so dropping them shrinks the message (both
+    sizes are of the parsed message, never compared with the body's own encoding)."""
+    before = message.ByteSize()
+    message.DiscardUnknownFields()
+    return message.ByteSize() != before
 
 
 def decode(
