@@ -16,10 +16,13 @@ Three steps, each readable on its own:
 import csv
 import gc
 import io
+import os
+import re
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -56,6 +59,23 @@ UNIT_CATEGORY = SpaceCategory.FLAT
 TRUE = {"true", "yes", "1", "ja"}
 FALSE = {"false", "no", "0", "nein"}
 KINDS = ("buildings", "units", "devices", "tenants", "invites")
+# Free-text cells that reach the platforms, their e-mails and staff's spreadsheets. One
+# beginning like a formula is refused (CSV/formula injection, OWASP): a spreadsheet
+# opening an export would run it. A plain negative number ("-1", a basement) is no
+# formula and is let through.
+TEXT_COLUMNS = (
+    "building",
+    "address_line_one",
+    "address_line_two",
+    "city",
+    "unit",
+    "device_name",
+    "external_device_id",
+    "tenant_name",
+    "tenant_email",
+)
+FORMULA_STARTS = ("=", "+", "-", "@")
+PLAIN_NEGATIVE_NUMBER = re.compile(r"-\d+(?:[.,]\d+)?")
 # Values per IN (...) list: below SQLite's 32766 bound parameters (PostgreSQL's 65535).
 IN_CHUNK = 30000
 
@@ -90,24 +110,18 @@ def _error(row: int, column: str, message: str) -> RowError:
 
 def read_csv(path) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowError]]:
     """(columns, [(row number, {column: cell})], errors for rows that do not fit)."""
-    try:
-        # utf-8-sig: Excel writes a BOM, other tools don't; both read the same.
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise ImportFileError(f"No such file: {path}") from None
-    except UnicodeDecodeError:
-        raise ImportFileError(f"{path} is not UTF-8; save it as CSV UTF-8.") from None
+    text = _read_text(path)
     first_line = text.splitlines()[0] if text else ""
     # German spreadsheets write ";" and English ones ","; the header line tells which.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, [])
+    records = _records(reader)
+    header = next(records, [])
     columns = [name.strip().lower() for name in header]
     _check_header(columns)
     rows, errors = [], []
     # Numbered per record, not per line: a quoted cell with a line break is one row.
-    for number, cells in enumerate(reader, start=2):
+    for number, cells in enumerate(records, start=2):
         if not any(cell.strip() for cell in cells):
             continue  # blank rows at the end of a sheet
         if len(cells) > len(columns):
@@ -122,6 +136,57 @@ def read_csv(path) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[Ro
         cells += [""] * (len(columns) - len(cells))
         rows.append((number, {c: cell.strip() for c, cell in zip(columns, cells, strict=True)}))
     return columns, rows, errors
+
+
+def _read_text(path) -> str:
+    """The whole file as text, refused when too large, not UTF-8 or holding NUL bytes."""
+    limit = settings.IMPORT_MAX_BYTES
+    try:
+        size = os.path.getsize(path)
+    except FileNotFoundError:
+        raise ImportFileError(f"No such file: {path}") from None
+    if size > limit:
+        raise ImportFileError(
+            f"{path} is {_megabytes(size)}; the limit is {_megabytes(limit)} "
+            "(IMPORT_MAX_BYTES). Split it into several files (by building)."
+        )
+    try:
+        # utf-8-sig: Excel writes a BOM, other tools don't; both read the same.
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path} is not UTF-8; save it as CSV UTF-8.") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise ImportFileError(
+            f"Line {line} of {path} holds a NUL byte: this is not a text CSV file "
+            "(a spreadsheet saved in its own format?). Save it as CSV UTF-8."
+        )
+    return text
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _records(reader):
+    """The reader's records; a cell the csv module cannot take ends the import, said in
+    words with its line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                reason = (
+                    f"a cell is longer than {csv.field_size_limit():,} characters, the csv "
+                    "module's limit (an unclosed quote makes the rest of the file one cell)"
+                )
+            else:
+                reason = str(exc)
+            raise ImportFileError(f"Line {reader.line_num}: {reason}.") from None
 
 
 def _check_header(columns: list[str]) -> None:
@@ -182,6 +247,17 @@ class _RowParser:
             if required:
                 self.errors.append(_error(self.number, column, "This field is required."))
             return default
+        if column in TEXT_COLUMNS and _looks_like_formula(raw):
+            self.errors.append(
+                _error(
+                    self.number,
+                    column,
+                    f'begins with "{raw[0]}", which a spreadsheet would run as a formula; '
+                    "it would reach the platforms and their e-mails. Remove the "
+                    f'leading "{raw[0]}".',
+                )
+            )
+            return default
         key = (model, field_name, raw)
         if key not in self.cache:
             # Addresses, names, media repeat on many rows: each is validated once.
@@ -207,6 +283,10 @@ class _RowParser:
             self.errors.append(
                 _error(self.number, column, f"Required when {' / '.join(given)} is given.")
             )
+
+
+def _looks_like_formula(raw: str) -> bool:
+    return raw.startswith(FORMULA_STARTS) and not PLAIN_NEGATIVE_NUMBER.fullmatch(raw)
 
 
 def _clean(model_field, raw: str) -> tuple[object, list[str]]:

@@ -56,6 +56,10 @@ class SpaceCategory(models.TextChoices):
     BIOGAS = "BIOGAS", "Biogas"
 
 
+# Categories that are only ever a unit inside a building, never a building of their own.
+UNIT_CATEGORIES = (SpaceCategory.FLAT, SpaceCategory.ROOM)
+
+
 class Medium(models.TextChoices):
     ELECTRICITY = "ELECTRICITY", "Electricity"
     GAS = "GAS", "Gas"
@@ -151,6 +155,10 @@ class Space(Synced):
                 errors["parent"] = "A unit cannot contain another unit; choose a building."
             if self.pk and self.parent_id == self.pk:
                 errors["parent"] = "A space cannot be its own building."
+        elif self.category in UNIT_CATEGORIES:
+            # Saved without its building: say that, not "a building needs its address".
+            label = SpaceCategory(self.category).label.lower()
+            errors["parent"] = f"A {label} is a unit and needs its building: choose it here."
         else:
             for field in ("address_line_one", "postcode", "city"):
                 if not getattr(self, field):

@@ -1,6 +1,8 @@
 """Every change staff make goes through here: the model and its outbox rows change in
 one transaction, and the platforms hear of it only once that transaction commits."""
 
+from dataclasses import dataclass
+
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -52,8 +54,8 @@ def refuse_changes_platforms_cannot_take(obj) -> None:
         return
     holders = [
         (row.provider, registry.handler(row.provider, type(obj)))
-        for row in obj.sync_records.exclude(remote_id="", outcome_unknown=False)
-        if row.provider in registry.enabled()
+        for row in obj.sync_records.all()
+        if row.platform_may_hold and row.provider in registry.enabled()
     ]
     fixed = {f: why for _, h in holders if h is not None for f, why in h.fixed_fields.items()}
     if not fixed:
@@ -81,6 +83,46 @@ def _address_changed(building: Space) -> bool:
     return before != {field: getattr(building, field) for field in ADDRESS_FIELDS}
 
 
+@dataclass
+class _DeletionPlan:
+    family: list  # the object and everything that goes with it
+    rows: list[SyncRecord]  # their outbox rows
+    remote: list[SyncRecord]  # what enabled platforms must delete first
+    notes: list[str]  # what stays on a disabled platform
+
+
+def _plan_deletion(obj, *, lock: bool) -> _DeletionPlan:
+    """What deleting `obj` means on each platform; raises DeletionRefused."""
+    family = [obj, *cascade(obj)]
+    rows = _rows_of(family, lock=lock)
+    enabled = set(registry.enabled())
+    held = [r for r in rows if r.platform_may_hold]
+    notes = [
+        f"{r.object_repr} stays on {registry.label(r.provider)}, which is not enabled: "
+        "delete it there by hand if it should go."
+        for r in held
+        if r.provider not in enabled
+    ]
+    remote = [
+        r for r in held if r.provider in enabled and not _voided_by_its_parent(r, rows, family)
+    ]
+    for row in remote:
+        handler = registry.handler(row.provider, row.content_type.model_class())
+        if handler is not None and not handler.supports_delete:
+            raise DeletionRefused(handler.delete_refusal)
+    return _DeletionPlan(family, rows, remote, notes)
+
+
+def deletion_refusal(obj) -> str | None:
+    """Why `delete(obj)` would be refused, or None; asked before the confirmation page,
+    without locks or writes (delete decides again under its row locks)."""
+    try:
+        _plan_deletion(obj, lock=False)
+    except DeletionRefused as refusal:
+        return str(refusal)
+    return None
+
+
 def delete(obj, notes: list[str] | None = None) -> bool:
     """Delete now if no platform has it; otherwise tell the platforms first, bottom-up.
 
@@ -92,33 +134,20 @@ def delete(obj, notes: list[str] | None = None) -> bool:
     What only a disabled platform holds is let go here, with a line in `notes`.
     """
     with transaction.atomic():
-        family = [obj, *cascade(obj)]
-        rows = _rows_of(family)
-        enabled = set(registry.enabled())
-        on_platform = [
-            r for r in rows if r.remote_id or r.outcome_unknown or r.state == State.IN_FLIGHT
-        ]
-        remote = [r for r in on_platform if r.provider in enabled]
-        for row in on_platform:
-            if row.provider not in enabled and notes is not None:
-                notes.append(
-                    f"{row.object_repr} stays on {registry.label(row.provider)}, which is not "
-                    "enabled: delete it there by hand if it should go."
-                )
-        remote = [r for r in remote if not _voided_by_its_parent(r, rows, family)]
-        for row in remote:
-            handler = registry.handler(row.provider, row.content_type.model_class())
-            if handler is not None and not handler.supports_delete:
-                raise DeletionRefused(handler.delete_refusal)
-        remote_ids = {r.pk for r in remote}
+        plan = _plan_deletion(obj, lock=True)
+        if notes is not None:
+            notes += plan.notes
+        remote_ids = {r.pk for r in plan.remote}
         # Rows that never reached a platform, or that the parent's deletion voids, have
         # nothing to undo there.
-        SyncRecord.objects.filter(pk__in=[r.pk for r in rows if r.pk not in remote_ids]).delete()
-        if not remote:
+        SyncRecord.objects.filter(
+            pk__in=[r.pk for r in plan.rows if r.pk not in remote_ids]
+        ).delete()
+        if not remote_ids:
             obj.delete()
             return True
         now = timezone.now()
-        for member in family:
+        for member in plan.family:
             type(member)._default_manager.filter(pk=member.pk).update(deletion_requested_at=now)
         ids = sorted(remote_ids)
         outbox.make_due(
@@ -128,14 +157,15 @@ def delete(obj, notes: list[str] | None = None) -> bool:
     return False
 
 
-def _rows_of(objects: list) -> list[SyncRecord]:
+def _rows_of(objects: list, *, lock: bool) -> list[SyncRecord]:
     by_type: dict = {}
     for item in objects:
         by_type.setdefault(type(item), []).append(item.pk)
     query = Q(pk__in=[])
     for model, pks in by_type.items():
         query |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=pks)
-    return list(SyncRecord.objects.select_for_update().filter(query).select_related("content_type"))
+    rows = SyncRecord.objects.select_for_update() if lock else SyncRecord.objects
+    return list(rows.filter(query).select_related("content_type"))
 
 
 def _voided_by_its_parent(row: SyncRecord, rows: list[SyncRecord], family: list) -> bool:
@@ -162,23 +192,32 @@ def _voided_by_its_parent(row: SyncRecord, rows: list[SyncRecord], family: list)
 RETRYABLE = (State.FAILED, State.NEEDS_ATTENTION, State.PENDING)
 
 
-def retry(records) -> int:
+def blind_resends(records) -> list[SyncRecord]:
+    """Rows whose Retry could make a second object on the platform: the earlier create
+    may have arrived, and the platform has no way to look it up (Zählerfreunde invites
+    before the tenant accepts). Staff are asked before such a row is sent again."""
+    return [
+        r
+        for r in records
+        if r.state == State.NEEDS_ATTENTION
+        and r.outcome_unknown
+        and not registry.handler(r.provider, r.content_type.model_class()).supports_lookup
+    ]
+
+
+def retry(records, *, resend_unknown: bool = False) -> int:
     """Staff's "retry": failed, stuck or waiting rows go again now.
 
-    Where the platform has no way to look an object up (Zählerfreunde invites), a
-    retry after an unknown outcome is staff's decision to send it once more.
+    A row whose earlier create may have arrived is looked up again first (an invited
+    tenant may have accepted since). Only with `resend_unknown` (staff confirmed that a
+    second invite link may result) is it sent again without finding it.
     """
     rows = SyncRecord.objects.filter(
         pk__in=[r.pk for r in records], state__in=RETRYABLE
     ).select_related("content_type")
-    # Only once staff were told "ask the tenant" (needs attention), never while the row
-    # is still retrying on its own: then a blind resend could e-mail the tenant twice.
-    blind = [
-        r.pk
-        for r in rows
-        if r.state == State.NEEDS_ATTENTION
-        and not registry.handler(r.provider, r.content_type.model_class()).supports_lookup
-    ]
+    # Only once staff were told (needs attention), never while the row is still retrying
+    # on its own: then a blind resend could e-mail the tenant twice.
+    blind = [r.pk for r in blind_resends(rows)] if resend_unknown else []
     with transaction.atomic():
         ids = list(rows.values_list("pk", flat=True))
         outbox.make_due(rows)

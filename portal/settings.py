@@ -232,6 +232,9 @@ SYNC_REQUEUE_AFTER_SECONDS = env.float("SYNC_REQUEUE_AFTER_SECONDS", default=600
 SYNC_DEPENDENCY_WAIT_SECONDS = env.float("SYNC_DEPENDENCY_WAIT_SECONDS", default=300.0)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
 
+# `import_building` refuses larger files (about 20,000 units a file at 5 MB).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+
 # --- Meter readings (readings/) -------------------------------------------------------
 # smart-me's real-time webhook is POST /webhooks/smartme/<secret>/; empty = switched off
 # (every request is a 404). Embedded mode makes one up under var/ (`smartme-webhook-secret`).

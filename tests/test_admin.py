@@ -129,7 +129,7 @@ def test_domain_pages_render(admin_client, model):
     listing = admin_client.get(url(model))
     assert listing.status_code == 200
     assert escape(str(obj)) in page(listing)
-    assert "Zählerfreunde: failed" in page(listing)
+    assert "Zählerfreunde: Failed" in page(listing)
 
     change = admin_client.get(url(obj, "change"))
     assert change.status_code == 200
@@ -392,7 +392,7 @@ def test_deleting_a_synced_invite_is_refused(admin_client):
     response = admin_client.post(url(invite, "delete"), {"post": "yes"}, follow=True)
     assert response.status_code == 200
     shown = " ".join(messages_of(response))
-    assert "Not deleted" in shown
+    assert "Cannot delete" in shown
     assert "no API to withdraw an invite" in shown
     invite.refresh_from_db()
     assert invite.deletion_requested_at is None

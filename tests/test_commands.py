@@ -1,5 +1,9 @@
 """Operators' commands against the sandbox over real HTTP, in the foreground."""
 
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -8,6 +12,7 @@ from django.core.management import CommandError, call_command
 from onboarding import services
 from onboarding.models import Space, SyncRecord
 
+from .conftest import ROOT
 from .factories import building
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,3 +100,69 @@ def test_refused_credentials_disconnect_the_platform_until_checked(sandbox, port
     call_command("sync_pending")
     assert home.sync_records.get().state == SyncRecord.State.SYNCED
     assert sandbox.count("spaces") == 1
+
+
+# --- sync_pending --wait and what waits (issue 6, item 22) -------------------------------
+
+
+def test_sync_pending_wait_goes_through_backoffs_until_synced(sandbox, portal, capsys):
+    portal.SYNC_BACKOFF_BASE_SECONDS = portal.SYNC_BACKOFF_CAP_SECONDS = 1.0  # 0.5-1 s each
+    sandbox.fault("error", count=2, status=503, path="/spaces")
+    home = building()
+    started = time.monotonic()
+    call_command("sync_pending", "--wait", "30")
+    took = time.monotonic() - started
+    row = home.sync_records.get()
+    assert row.state == SyncRecord.State.SYNCED
+    assert sandbox.count("spaces") == 1
+    assert sandbox.state()["faults"] == []  # both 503s were met and waited out
+    assert 0.5 <= took < 15  # at least one backoff (0.5-1 s) was waited out
+    out = capsys.readouterr().out
+    assert "Zählerfreunde: 1 synced (0 waiting to retry)" in out
+    assert "Still waiting" not in out
+
+
+def test_sync_pending_wait_runs_out_of_time_with_exit_2(sandbox, portal, capsys):
+    portal.SYNC_BACKOFF_BASE_SECONDS = portal.SYNC_BACKOFF_CAP_SECONDS = 60
+    sandbox.fault("error", count=1, status=503, path="/spaces")
+    building("Eichenhof")
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="1 rows still waiting after 1 s") as excinfo:
+        call_command("sync_pending", "--wait", "1")
+    assert excinfo.value.returncode == 2
+    assert 1.0 <= time.monotonic() - started < 5
+    out = capsys.readouterr().out
+    assert "Still waiting (1):" in out
+    assert re.search(r"Pending.*: Eichenhof → Zählerfreunde, next try in \d+ s", out)
+
+
+def test_sync_pending_lists_what_waits_and_when_it_goes_next(sandbox, portal, capsys):
+    portal.SYNC_BACKOFF_BASE_SECONDS = portal.SYNC_BACKOFF_CAP_SECONDS = 120
+    sandbox.fault("error", count=1, status=503, path="/spaces")
+    home = building("Ahornhof")
+    flat = services.save(Space(name="Flat 1", parent=home, category="FLAT"))
+    call_command("sync_pending")  # returns at once: nothing is due
+    out = capsys.readouterr().out
+    assert "Still waiting (2):" in out
+    assert re.search(
+        r"Pending.*: Ahornhof → Zählerfreunde, next try in 1 min \d+ s \(\d{4}-\d\d-\d\d "
+        r"\d\d:\d\d:\d\d\): Attempt 1 failed",
+        out,
+    )
+    assert re.search(
+        rf"Pending: {flat} → Zählerfreunde, next try in \d+ min .*: Waiting for Ahornhof", out
+    )
+
+
+def test_sync_pending_wait_exit_code_from_the_shell(sandbox, portal, worker_env):
+    portal.SYNC_BACKOFF_BASE_SECONDS = portal.SYNC_BACKOFF_CAP_SECONDS = 60
+    sandbox.fault("error", count=1, status=503, path="/spaces")
+    building("Buchenhof")
+    call_command("sync_pending")  # leaves the row in a 30-60 s backoff
+    done = subprocess.run(
+        [sys.executable, "manage.py", "sync_pending", "--wait", "1"],
+        cwd=ROOT, env=worker_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert re.search("Pending.*: Buchenhof → Zählerfreunde, next try in", done.stdout)
+    assert "1 rows still waiting after 1 s" in done.stderr

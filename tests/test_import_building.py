@@ -365,3 +365,76 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(tmp_path):
     # Again, now that both buildings exist: loading them and comparing stays flat too.
     assert queries_for(small) == queries_for(large)
     assert Space.objects.filter(parent__name="B").count() == 50
+
+
+# --- limits (issue 6, item 23) -----------------------------------------------------------
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path, settings):
+    path = write(tmp_path / "big.csv", ROWS)
+    settings.IMPORT_MAX_BYTES = 200
+    message, _ = run_failing(path)
+    size = path.stat().st_size
+    assert size > 200
+    assert message == (
+        f"{path} is {size / 1048576:.1f} MB; the limit is 0.0 MB (IMPORT_MAX_BYTES). "
+        "Split it into several files (by building)."
+    )
+    assert counts()["Space"] == 0
+
+
+def test_a_file_with_a_nul_byte_is_refused_with_its_line(tmp_path):
+    path = write(tmp_path / "nul.csv", [ROWS[0], [ROWS[1][0] + "\x00", *ROWS[1][1:]], ROWS[2]])
+    message, _ = run_failing(path)
+    assert message.startswith(f"Line 3 of {path} holds a NUL byte")
+    assert counts()["Space"] == 0
+
+
+def test_a_cell_over_the_csv_limit_is_refused_with_its_line(tmp_path):
+    huge = "x" * (csv.field_size_limit() + 1)
+    path = write(tmp_path / "huge.csv", [ROWS[0], [*ROWS[1][:4], huge, *ROWS[1][5:]]])
+    message, _ = run_failing(path)
+    assert message.startswith(
+        f"Line 3: a cell is longer than {csv.field_size_limit():,} characters, the csv "
+        "module's limit"
+    )
+    assert counts()["Space"] == 0
+
+
+def test_an_unclosed_quote_is_named_too(tmp_path):
+    path = tmp_path / "quote.csv"
+    lines = [",".join(HEADER), ",".join(ROWS[0])]
+    lines.append('Haus Linde,Lindenweg 3,10115,Berlin,"Whg 9' + "\n" + "y" * 140_000)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    message, _ = run_failing(path)
+    assert "the csv module's limit (an unclosed quote" in message
+    assert message.startswith("Line ")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("building", '=HYPERLINK("http://evil.example","Haus")'),
+        ("unit", "+1+cmd|' /C calc'!A0"),
+        ("device_name", "@SUM(1+1)*cmd|' /C calc'!A0"),
+        ("tenant_name", "-2+3+cmd|' /C calc'!A0"),
+        ("external_device_id", "=1+1"),
+        ("address_line_one", "=A1"),
+        ("city", "@evil"),
+    ],
+)
+def test_cells_beginning_like_a_formula_are_refused(tmp_path, column, value):
+    row = dict(zip(HEADER, ROWS[0], strict=True)) | {column: value}
+    message, lines = run_failing(write(tmp_path / "formula.csv", [list(row.values())]))
+    assert (
+        f'row 2, {column}: begins with "{value[0]}", which a spreadsheet would run as a formula'
+        in ("\n".join(lines))
+    )
+    assert message.startswith("1 error(s)")
+    assert counts()["Space"] == 0
+
+
+def test_a_plain_negative_number_is_no_formula(tmp_path):
+    row = dict(zip(HEADER, ROWS[0], strict=True)) | {"unit": "-1"}
+    run(write(tmp_path / "basement.csv", [list(row.values())]))
+    assert Space.objects.filter(name="-1", parent__name="Haus Linde").exists()

@@ -79,8 +79,13 @@ def test_retry_while_an_invite_still_retries_on_its_own_keeps_it_careful(sandbox
     assert row_of(invite).outcome_unknown  # not a staff decision yet: no blind resend
 
     invite.sync_records.update(state=State.NEEDS_ATTENTION)
+    assert services.blind_resends([row_of(invite)]) == [row_of(invite)]
     services.retry([row_of(invite)])
-    assert not row_of(invite).outcome_unknown  # staff chose to send it again
+    assert row_of(invite).outcome_unknown  # a plain Retry looks again first
+
+    invite.sync_records.update(state=State.NEEDS_ATTENTION)
+    services.retry([row_of(invite)], resend_unknown=True)
+    assert not row_of(invite).outcome_unknown  # staff confirmed sending it again
 
 
 def test_a_worker_whose_claim_was_taken_over_sends_no_create(sandbox, portal):

@@ -1,8 +1,7 @@
 """Admin forms that tie a Device or a building to the catalogue, with clear refusals,
 and let a device take its name and medium from the meter it is linked to."""
 
-from django import forms
-
+from ..forms import SyncedForm
 from ..models import Device, Medium, Space
 from .links import DEVICE_LINKS, fill_from_links, link_problem
 
@@ -10,7 +9,7 @@ FROM_CATALOGUE = "â€” take it from the linked smart-me device / Climkit meter â€
 FILLED_IF_EMPTY = "Left empty, it is taken from the linked meter."
 
 
-class DeviceLinksForm(forms.ModelForm):
+class DeviceLinksForm(SyncedForm):
     class Meta:
         model = Device
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose
@@ -54,7 +53,7 @@ class DeviceLinksForm(forms.ModelForm):
         return data
 
 
-class SpaceLinksForm(forms.ModelForm):
+class SpaceLinksForm(SyncedForm):
     class Meta:
         model = Space
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose

@@ -77,6 +77,12 @@ class SyncRecord(models.Model):
     def __str__(self):
         return f"{self.object_repr or self.object_id} → {self.provider}: {self.state}"
 
+    @property
+    def platform_may_hold(self) -> bool:
+        """The platform has the object, or may have it (a create without an answer, or
+        one under way)."""
+        return bool(self.remote_id or self.outcome_unknown or self.state == self.State.IN_FLIGHT)
+
 
 class ApiCall(models.Model):
     """One HTTP call to a platform, for support staff: "what did we send?"."""
