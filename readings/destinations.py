@@ -15,14 +15,37 @@ So nothing is sent twice on purpose, and what is sent twice by accident is not d
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 
-from onboarding.models import Device
+from onboarding.models import Device, SyncRecord
 from onboarding.sync.engine import remote_id_of
 from providers import registry
 
 from .models import Destination, Forwarding, Reading
+
+
+@dataclass
+class Wait:
+    """Not yet: why, and when to look again (None: SYNC_DEPENDENCY_WAIT_SECONDS)."""
+
+    reason: str
+    seconds: float | None = None
+
+
+def outbox_row(device: Device, provider: str) -> dict | None:
+    """The device's outbox row for `provider`: its remote id and state."""
+    return (
+        SyncRecord.objects.filter(
+            content_type=ContentType.objects.get_for_model(Device),
+            object_id=device.pk,
+            provider=provider,
+        )
+        .values("remote_id", "state")
+        .first()
+    )
 
 
 def short_obis(code: str) -> str:
@@ -37,11 +60,17 @@ class Zaehlerfreunde:
 
     name = Destination.ZAEHLERFREUNDE
 
-    def waiting_for(self, forwarding: Forwarding, device: Device) -> str | None:
+    def waiting_for(self, forwarding: Forwarding, device: Device) -> Wait | None:
         # Readings for a device the platform does not hold yet are refused (400): wait
-        # until the outbox has created it there.
-        if not remote_id_of(device, self.name):
-            return f"Waiting for {device} to reach {registry.label(self.name)}."
+        # until the outbox has created it there. While a change of it is on its way
+        # (its external id, say), wait for that too, briefly: readings addressed by the
+        # new external id before the platform knows it would be refused.
+        row = outbox_row(device, self.name)
+        label = registry.label(self.name)
+        if row is None or not row["remote_id"]:
+            return Wait(f"Waiting for {device} to reach {label}.")
+        if device.external_device_id and row["state"] in ("pending", "in_flight"):
+            return Wait(f"Waiting for the latest change of {device} to reach {label}.", 10.0)
         return None
 
     def send(self, client, forwarding: Forwarding, device: Device, batch: list[Reading]):
@@ -70,11 +99,11 @@ class Zevvy:
 
     name = Destination.ZEVVY
 
-    def waiting_for(self, forwarding: Forwarding, device: Device) -> str | None:
+    def waiting_for(self, forwarding: Forwarding, device: Device) -> Wait | None:
         if forwarding.addressing == Forwarding.Addressing.REFERENCE and not remote_id_of(
             device, self.name
         ):
-            return f"Waiting for {device} to reach {registry.label(self.name)}."
+            return Wait(f"Waiting for {device} to reach {registry.label(self.name)}.")
         return None
 
     def send(self, client, forwarding: Forwarding, device: Device, batch: list[Reading]):

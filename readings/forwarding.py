@@ -120,14 +120,15 @@ class _Run:
         )
         if device is None:
             return Outcome(State.IDLE)  # deleted meanwhile; this row went with it
-        reason = destination.waiting_for(forwarding, device)
-        if reason:
+        wait = destination.waiting_for(forwarding, device)
+        if wait:
             # The device's own sync hands nothing over to us; the sweep looks again.
+            seconds = wait.seconds or settings.SYNC_DEPENDENCY_WAIT_SECONDS
             self.release(
                 state=State.PENDING,
                 queued_at=None,
-                not_before=db_now_plus(settings.SYNC_DEPENDENCY_WAIT_SECONDS),
-                last_error=reason,
+                not_before=db_now_plus(seconds),
+                last_error=wait.reason,
             )
             return Outcome(State.PENDING)
         return self._send_all(destination, device)
