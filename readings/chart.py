@@ -14,7 +14,7 @@ from django.utils.timezone import localtime
 
 MAX_POINTS = 300
 WIDTH, HEIGHT = 640, 150
-LEFT, RIGHT, TOP, BOTTOM = 70, 10, 10, 22
+LEFT, RIGHT, TOP, BOTTOM = 84, 10, 12, 24
 
 
 def reduce(points: Sequence[tuple[datetime, float]], limit: int = MAX_POINTS):
@@ -33,8 +33,10 @@ def reduce(points: Sequence[tuple[datetime, float]], limit: int = MAX_POINTS):
 
 
 def _number(value: float) -> str:
-    if abs(value) >= 1e6 or (value and abs(value) < 1e-3):
+    if value and abs(value) < 1e-3:
         return f"{value:.3g}"
+    if abs(value) >= 1e5:
+        return f"{value:,.0f}"
     return f"{value:,.3f}".rstrip("0").rstrip(".")
 
 
@@ -63,9 +65,10 @@ def line_chart(points: Sequence[tuple[datetime, float]], *, label: str = "") -> 
     ) if len(points) <= 30 else ""  # fmt: skip
     # Every interpolated value is a number we formatted or escaped text.
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}" '
-        'style="font:11px sans-serif;background:#fff;border:1px solid #ddd">'
+        # Scales down with the page (the admin's read-only column is narrow).
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-label="{escape(label)}" style="max-width:{WIDTH}px;'
+        'font:13px sans-serif;background:#fff;border:1px solid #ddd">'
         f"<title>{escape(label)}</title>"
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#999"/>'
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" '

@@ -94,7 +94,9 @@ def device_context(device: Device) -> dict:
         "days": CHART_DAYS,
         "latest": latest_values(device),
         "forwardings": forwardings(device),
-        "total": capped(Reading.objects.filter(device=device)[: COUNT_CAP + 1].count()),
+        "total": (total := Reading.objects.filter(device=device)[: COUNT_CAP + 1].count()),
+        "total_shown": capped(total),
         "waiting_devices": waiting_remote_devices(),
-        "unmatched_total": capped(UnmatchedReading.objects.all()[: COUNT_CAP + 1].count()),
+        "unmatched": (unmatched := UnmatchedReading.objects.all()[: COUNT_CAP + 1].count()),
+        "unmatched_shown": capped(unmatched),
     }
