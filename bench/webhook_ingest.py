@@ -5,7 +5,7 @@
 
 It needs PostgreSQL (trust auth): it creates a scratch database `webhook_bench_<pid>`
 beside the one --pg names and drops it at the end, and keeps everything else (the broker
-folder, logs) in a temp dir. The portal runs under gunicorn (--workers sync processes,
+folder, logs) in a temp dir. The portal runs under gunicorn (--workers processes x --threads threads,
 DEBUG off, as in production) with --devices smart-me devices linked to our Devices, each
 forwarding to Zählerfreunde (so a delivery also wakes its forwardings; no worker runs,
 nothing is sent).
@@ -133,8 +133,10 @@ class Bench:
         log = open(self.tmp / "gunicorn.log", "ab")  # noqa: SIM115 (closed below)
         self.gunicorn = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "portal.wsgi", "-w", str(self.args.workers),
-             "-k", "sync", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
-             "--backlog", "256"],
+             "-k", "gthread", "--threads", str(self.args.threads),
+             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "--backlog", "256", "--access-logfile", str(self.tmp / "access.log"),
+             "--access-logformat", "%(m)s %(s)s %(D)s"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
@@ -148,6 +150,12 @@ class Bench:
                     return
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not start:\n" + self.log_tail())
+
+    def server_times(self) -> list[float]:
+        """Seconds each POST spent inside gunicorn (its access log), in order."""
+        path = self.tmp / "access.log"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return [int(line.split()[2]) / 1e6 for line in lines if line.startswith("POST 200")]
 
     def log_tail(self) -> str:
         path = self.tmp / "gunicorn.log"
@@ -365,7 +373,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
@@ -377,7 +386,8 @@ def main() -> int:
         deliveries = Deliveries(remote_ids)
         per_request = DEVICES_PER_REQUEST * len(CODES)
         print(
-            f"PostgreSQL scratch database {bench.db_name}; gunicorn {args.workers} sync workers; "
+            f"PostgreSQL scratch database {bench.db_name}; gunicorn {args.workers} workers x "
+            f"{args.threads} threads (gthread); "
             f"{args.devices} linked devices; {per_request} readings per request"
         )
         # Warm up: every worker's connection, every device's forwarding made pending.
@@ -394,8 +404,11 @@ def main() -> int:
             f"p99 {percentile(latencies, 99) * 1000:.1f} ms"
         )
 
+        before = len(bench.server_times())
         paced, achieved, late = paced_phase(bench, deliveries, args.rate, args.seconds)
         p50, p99 = statistics.median(paced) * 1000, percentile(paced, 99) * 1000
+        time.sleep(0.5)  # the access log is written after the answer
+        inside = bench.server_times()[before:]
         print(
             f"paced    {args.rate:.0f} req/s for {args.seconds:.0f} s ({len(paced)} requests, "
             f"achieved {achieved:.1f} req/s, sender at most {late * 1000:.0f} ms late): "
@@ -403,6 +416,12 @@ def main() -> int:
             f"p99 {p99:.1f} ms, max {max(paced) * 1000:.1f} ms; "
             f"{sum(t > P99_TARGET_MS / 1000 for t in paced)} over {P99_TARGET_MS:.0f} ms"
         )
+        if inside:
+            print(
+                f"         inside gunicorn (its access log, {len(inside)} requests): "
+                f"p50 {statistics.median(inside) * 1000:.1f} ms, "
+                f"p99 {percentile(inside, 99) * 1000:.1f} ms"
+            )
 
         rows = copy_rows(list(range(first, first + len(keys))), deliveries)
         assert len(rows) == readings, (len(rows), readings)
