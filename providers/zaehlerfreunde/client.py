@@ -1,17 +1,24 @@
 """The Zählerfreunde partner API in Python (no Django here).
 
-Guide: ../shared/provider-docs/000_*.txt; response fields and list endpoints from the
-platform's public OpenAPI spec (NOTES.md). Paths are relative to the base URL, which
-ends in `/partner` on the real platform.
+Guide: ../shared/provider-docs/000_*.txt; paths, fields and answers from the platform's
+public OpenAPI spec (zaehlerfreunde-openapi.yaml, the authority where they differ).
+Paths are relative to the base URL, which ends in `/partner` on the real platform.
+
+Every answer is checked against what the spec promises: a 2xx that is not (a `200
+text/html` maintenance page, JSON without the new object's id, a list where an object
+belongs) raises TransientError with the body's first words, never a KeyError.
 """
 
+import html
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from urllib.parse import quote
 
 import requests
 
-from ..errors import AuthError
+from ..errors import AuthError, TransientError
 from ..http import CallRecord, HttpTransport, raise_for_status
 from ..tokens import MemoryTokenStore, Token, TokenStore
 
@@ -19,6 +26,7 @@ from ..tokens import MemoryTokenStore, Token, TokenStore
 # new one". The response carries no expiry, so we assume exactly one day.
 TOKEN_LIFETIME_SECONDS = 24 * 3600
 PAGE_SIZE = 100
+FIRST_WORDS = 200
 
 SPACE_CATEGORIES = (
     "HOTEL RESTAURANT HOUSEHOLD OFFICE PV_SYSTEM COMMERCIAL BIOGAS RETAIL SINGLE_FAMILY_HOME "
@@ -32,28 +40,88 @@ DEVICE_TYPES = (
 ).split()
 DEVICE_MEDIA = ["ELECTRICITY", "GAS", "WATER", "HEATING"]
 
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+
+
+def first_words(response: requests.Response, limit: int = FIRST_WORDS) -> str:
+    """The start of a body as a person would read it: tags dropped, spaces collapsed."""
+    text = " ".join(html.unescape(_TAG.sub(" ", response.text or "")).split())
+    if not text:
+        return "(empty body)"
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
 
 def describe_error(response: requests.Response) -> str:
-    """The platform's reason for a failed call.
+    """The platform's reason for a failed call, e.g. "Bad Request: The postcode must have
+    4 or 5 digits. (Postcode: '80A' is not a valid postcode.)".
 
-    The guide shows no error bodies. The platform is an ASP.NET service (it serves
-    Swagger), so errors most plausibly come as RFC 7807 problem details:
-    {"title": "...", "errors": {"Field": ["message", ...]}}. Anything else is shown raw.
+    The platform answers errors as RFC 9457 problem details (an ASP.NET service):
+    `title`, `detail` and, for validation errors, `errors` mapping each field to its
+    messages. All three are shown; a body that is not JSON by its first words.
     """
     try:
         body = response.json()
     except ValueError:
-        return (response.text or response.reason or f"HTTP {response.status_code}")[:500]
+        words = first_words(response)
+        reason = response.reason or f"HTTP {response.status_code}"
+        return reason if words == "(empty body)" else f"{reason}: {words}"
     if not isinstance(body, dict):
         return str(body)[:500]
-    title = body.get("title") or body.get("message") or body.get("detail") or ""
+    title = str(body.get("title") or body.get("message") or "")
+    detail = str(body.get("detail") or "")
+    head = f"{title}: {detail}" if title and detail and detail != title else (title or detail)
+    fields = []
     errors = body.get("errors")
-    details = []
     if isinstance(errors, dict):
         for field, messages in errors.items():
-            text = "; ".join(messages) if isinstance(messages, list) else str(messages)
-            details.append(f"{field}: {text}")
-    return " ".join(filter(None, [title, " ".join(details)])) or str(body)[:500]
+            text = " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
+            fields.append(f"{field}: {text}" if field else text)
+    if fields:
+        head = f"{head} ({'; '.join(fields)})" if head else "; ".join(fields)
+    return (head or str(body))[:1000]
+
+
+def _unexpected(response: requests.Response, call: str, promised: str) -> TransientError:
+    """A 2xx that is not what the spec promises: most often a maintenance page or a
+    proxy answering for the platform, so worth another try later; the outbox ends it
+    in needs-attention if it persists.
+
+    An HTML page never comes from the JSON API itself but from a proxy or maintenance
+    switch in front of it: the call did not reach the API, so a create may simply be
+    sent again. JSON without the promised id came from the API: it may have acted."""
+    kind = response.headers.get("Content-Type") or "no content type"
+    return TransientError(
+        f"{call} answered {response.status_code} ({kind}), not {promised}: {first_words(response)}",
+        status=response.status_code,
+        request_may_have_arrived="html" not in kind.lower(),
+    )
+
+
+def expect_object(response: requests.Response, call: str, *ids: str, promised: str = "") -> dict:
+    """The JSON object the spec promises, with each of `ids` a non-empty string."""
+    promised = promised or "a JSON object" + (f" with {', '.join(ids)}" if ids else "")
+    try:
+        body = response.json()
+    except ValueError:
+        raise _unexpected(response, call, promised) from None
+    if not isinstance(body, dict):
+        raise _unexpected(response, call, promised)
+    for key in ids:
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise _unexpected(response, call, promised)
+    return body
+
+
+def expect_acknowledged(response: requests.Response, call: str) -> None:
+    """For calls the spec answers with a bare 200: anything goes except an HTML page,
+    which is never the API's answer (the request did not reach it)."""
+    if "html" in (response.headers.get("Content-Type") or "").lower():
+        raise _unexpected(response, call, "an API answer")
+
+
+def _segment(value: str) -> str:
+    # User ids are plain strings (Auth0's "auth0|…"): never let one change the path.
+    return quote(str(value), safe="")
 
 
 class ZaehlerfreundeClient:
@@ -84,11 +152,14 @@ class ZaehlerfreundeClient:
             "/auth/token",
             json={"clientId": self.client_id, "clientSecret": self.client_secret},
         )
+        # A refused token is the credentials' fault, whatever 4xx says so: staff must
+        # reconnect. (A 403 elsewhere is one object's failure, not the platform's.)
         if response.status_code in (400, 401, 403):
             reason = describe_error(response)
             raise AuthError(f"token refused: {reason}", status=response.status_code)
         raise_for_status(response, describe_error)
-        return Token(response.json()["accessToken"], time.time() + TOKEN_LIFETIME_SECONDS)
+        body = expect_object(response, "POST /auth/token", "accessToken")
+        return Token(body["accessToken"], time.time() + TOKEN_LIFETIME_SECONDS)
 
     def _token(self) -> Token:
         token = self.tokens.load()
@@ -114,28 +185,65 @@ class ZaehlerfreundeClient:
         headers = {"Authorization": f"Bearer {token.value}"}
         return self.http.send(method, path, headers=headers, **kwargs)
 
+    def _object(self, method: str, path: str, *ids: str, **kwargs) -> dict:
+        return expect_object(self._call(method, path, **kwargs), f"{method} {path}", *ids)
+
+    def _acknowledged(self, method: str, path: str, **kwargs) -> None:
+        expect_acknowledged(self._call(method, path, **kwargs), f"{method} {path}")
+
     # --- spaces -------------------------------------------------------------------------
     def create_space(self, payload: dict) -> str:
-        return self._call("POST", "/spaces", json=payload).json()["spaceId"]
+        return self._object("POST", "/spaces", "spaceId", json=payload)["spaceId"]
 
     def update_space(self, space_id: str, payload: dict) -> None:
-        self._call("PUT", f"/spaces/{space_id}", json=payload)
+        """Only the fields in `payload` change; `None` clears addressLineTwo or
+        parentSpaceId (a unit becomes a building). isParticipatingInLttProject is not
+        in UpdateSpace: the platform ignores it here."""
+        path = f"/spaces/{_segment(space_id)}"
+        response = self._call("PUT", path, json=payload)
+        # The spec answers SpaceId; we know the id already, so an empty 200 is fine too,
+        # but a page or a list is not the API's answer.
+        if response.content:
+            expect_object(response, f"PUT {path}")
 
     def delete_space(self, space_id: str) -> None:
-        self._call("DELETE", f"/spaces/{space_id}")
+        """Deletes the space and the devices linked to it. Not its units: a space that
+        still has units is refused (409 → PermanentError); delete bottom-up."""
+        self._acknowledged("DELETE", f"/spaces/{_segment(space_id)}")
 
     def list_spaces(self) -> Iterator[dict]:
         yield from self._pages("/spaces", "spaces")
 
     # --- devices ------------------------------------------------------------------------
     def create_device(self, space_id: str, payload: dict) -> str:
-        return self._call("POST", f"/spaces/{space_id}/devices", json=payload).json()["deviceId"]
+        path = f"/spaces/{_segment(space_id)}/devices"
+        return self._object("POST", path, "deviceId", json=payload)["deviceId"]
 
     def list_devices(self, space_id: str) -> Iterator[dict]:
-        yield from self._pages(f"/spaces/{space_id}/devices", "devices")
+        yield from self._pages(f"/spaces/{_segment(space_id)}/devices", "devices")
+
+    def update_device_details(self, space_id: str, device_id: str, payload: dict) -> None:
+        """DeviceDetails: deviceName, isMainDevice, grid, externalDeviceId,
+        meteringLocationId, serialNumber; only those sent change. Type and medium cannot
+        change (the platform ignores them)."""
+        path = f"/spaces/{_segment(space_id)}/devices/{_segment(device_id)}/details"
+        self._acknowledged("POST", path, json=payload)
+
+    def link_device(self, space_id: str, device_id: str, body: dict | None = None) -> None:
+        """Show an existing device in a space too (optional body: isMainDevice,
+        excludedFromCost). A device may be in several spaces: moving it is link to the
+        new space plus unlink from the old; it keeps its id and readings."""
+        path = f"/spaces/{_segment(space_id)}/devices/{_segment(device_id)}"
+        kwargs = {} if body is None else {"json": body}
+        self._acknowledged("POST", path, **kwargs)
+
+    def unlink_device(self, space_id: str, device_id: str) -> None:
+        """Remove a device from a space without deleting it; 404 (NotFoundError) when it
+        is not in that space."""
+        self._acknowledged("DELETE", f"/spaces/{_segment(space_id)}/devices/{_segment(device_id)}")
 
     def delete_device(self, device_id: str) -> None:
-        self._call("DELETE", f"/devices/{device_id}")
+        self._acknowledged("DELETE", f"/devices/{_segment(device_id)}")
 
     def post_readings(self, items: list[dict]) -> None:
         """items: [{"deviceId" | "externalDeviceId", "readings": [{"obisCode",
@@ -143,7 +251,7 @@ class ZaehlerfreundeClient:
         body = [
             {**item, "readings": [self._reading(r) for r in item["readings"]]} for item in items
         ]
-        self._call("POST", "/devices/readings", json=body)
+        self._acknowledged("POST", "/devices/readings", json=body)
 
     def _reading(self, reading: dict) -> dict:
         timestamp = reading["timestamp"]
@@ -152,22 +260,70 @@ class ZaehlerfreundeClient:
             timestamp = int(timestamp.timestamp() * scale)
         return {**reading, "timestamp": timestamp}
 
-    # --- invites ------------------------------------------------------------------------
+    # --- invites and users ----------------------------------------------------------------
     def create_invite(self, space_id: str, payload: dict) -> str:
-        return self._call("POST", f"/spaces/{space_id}/invites", json=payload).json()["inviteLink"]
+        """payload: sendInviteEmail, userEmail, accessRoleId (optional: default role)."""
+        path = f"/spaces/{_segment(space_id)}/invites"
+        return self._object("POST", path, "inviteLink", json=payload)["inviteLink"]
+
+    def list_space_users(self, space_id: str) -> Iterator[dict]:
+        """The users who see the space (e.g. a tenant who accepted an invite)."""
+        yield from self._pages(f"/spaces/{_segment(space_id)}/users", "users")
+
+    def add_space_user(self, space_id: str, user_id: str, access_role_id: str) -> None:
+        path = f"/spaces/{_segment(space_id)}/users/{_segment(user_id)}"
+        self._acknowledged("POST", path, json={"accessRoleId": access_role_id})
+
+    def remove_space_user(self, space_id: str, user_id: str) -> None:
+        """Withdraw a user's access to the space (the user is not deleted); 404
+        (NotFoundError) when they have none."""
+        self._acknowledged("DELETE", f"/spaces/{_segment(space_id)}/users/{_segment(user_id)}")
+
+    def remove_all_space_users(self, space_id: str) -> None:
+        path = f"/spaces/{_segment(space_id)}/users"
+        response = self._call("DELETE", path)
+        if response.content:  # the spec answers SpaceId
+            expect_object(response, f"DELETE {path}")
+
+    def list_access_roles(self) -> list[dict]:
+        """The roles an invite's accessRoleId may name: {id, name, description,
+        permissionIds}."""
+        response = self._call("GET", "/access-roles")
+        body = expect_object(response, "GET /access-roles")
+        return self._items(body, "accessRoles", "GET /access-roles", response)
 
     # --- reads --------------------------------------------------------------------------
     def check(self) -> None:
         """Authenticate afresh (a cached token proves nothing about the credentials) and
         make one harmless read."""
         self.tokens.refresh(self.fetch_token, stale=self.tokens.load())
-        self._call("GET", "/spaces", params={"page": 0, "pageSize": 1})
+        self._object("GET", "/spaces", params={"page": 0, "pageSize": 1})
 
     def _pages(self, path: str, key: str) -> Iterator[dict]:
         page = 0
         while True:
-            body = self._call("GET", path, params={"page": page, "pageSize": PAGE_SIZE}).json()
-            yield from body.get(key, [])
+            params = {"page": page, "pageSize": PAGE_SIZE}
+            response = self._call("GET", path, params=params)
+            call = f"GET {path}?page={page}"
+            promised = f"a JSON object with {key} and totalNumPages"
+            body = expect_object(response, call, promised=promised)
+            total = body.get("totalNumPages")
+            if not isinstance(total, int) or isinstance(total, bool):
+                raise _unexpected(response, call, promised)
+            items = self._items(body, key, call, response)
+            yield from items
             page += 1
-            if page >= int(body.get("totalNumPages") or 0):
+            # An empty page ends it too: a wrong total must not make us walk forever.
+            if page >= total or not items:
                 return
+
+    @staticmethod
+    def _items(body: dict, key: str, call: str, response: requests.Response) -> list[dict]:
+        """`body[key]`: a list of objects, each with a string `id` (what callers use)."""
+        items = body.get(key)
+        ok = isinstance(items, list) and all(
+            isinstance(i, dict) and isinstance(i.get("id"), str) for i in items
+        )
+        if not ok:
+            raise _unexpected(response, call, f"a JSON object with a list of {key}")
+        return items

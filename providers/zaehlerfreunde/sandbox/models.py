@@ -3,6 +3,20 @@
 Everything lives in the database (not in process memory) because several server
 processes may serve the sandbox at once (runserver, gunicorn workers, the test live
 server) and a trainer's switch must reach all of them.
+
+What the public OpenAPI spec says about the shape of this state, and what we chose:
+- A space may have a parent space (a unit in a building). The spec promises no cascade
+  from a space to its sub-spaces, so the foreign key PROTECTs: a relational platform
+  cannot cascade a self-reference (SQL Server refuses such a cascade outright, and EF
+  Core then configures it as "no action"), so deleting a space that still has units is
+  refused (409) rather than leaving orphans or deleting more than the spec promises.
+- A device may be linked to several spaces, or to none: `POST /spaces/{s}/devices/{d}`
+  "links an existing device to a space", `DELETE` on it "does not delete the device",
+  the Device schema has no spaceId, and the link carries its own `isMainDevice` and
+  `excludedFromCost`. So devices and spaces meet in a link table (SpaceDevice).
+- Users are platform accounts (the User schema's `lastLogin`, `loginCount`, `picture`
+  are Auth0's profile fields, and its user id is a plain string, not a UUID); a user
+  sees a space through a membership (SpaceUser) with an access role.
 """
 
 import uuid
@@ -19,9 +33,9 @@ class Space(models.Model):
     postcode = models.CharField(max_length=50)
     city = models.CharField(max_length=200)
     category = models.CharField(max_length=64)
-    # Deleting a building deletes its units (the platform's tree has no orphans).
+    # No cascade to units (see the module docstring): the view answers 409 first.
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     is_participating_in_ltt_project = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -36,18 +50,18 @@ class Space(models.Model):
 
 class Device(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="devices")
+    spaces = models.ManyToManyField(Space, through="SpaceDevice", related_name="devices")
     name = models.CharField(max_length=500)
+    # Fixed at creation: DeviceDetails has no type or medium.
     device_type = models.CharField(max_length=64)
     medium = models.CharField(max_length=32)
-    is_main_device = models.BooleanField()
     # Unique per partner; the sandbox has one partner, so unique overall.
     external_device_id = models.CharField(max_length=500, null=True, blank=True, unique=True)
     metering_location_id = models.CharField(max_length=500, null=True, blank=True)
     serial_number = models.CharField(max_length=500, null=True, blank=True)
     conversion_factor = models.FloatField(null=True, blank=True)
-    excluded_from_cost = models.BooleanField(null=True, blank=True)
-    status = models.CharField(max_length=32, default="ACTIVE")
+    # DeviceDetails' `grid`: does the device measure import/export from the grid?
+    grid = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,6 +69,25 @@ class Device(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.uuid})"
+
+
+class SpaceDevice(models.Model):
+    """A device shown in a space, with the flags the link endpoint takes."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="device_links")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="links")
+    is_main_device = models.BooleanField(default=False)
+    excluded_from_cost = models.BooleanField(default=False)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["space", "device"], name="zf_sandbox_link_once")
+        ]
+
+    def __str__(self):
+        return f"{self.device_id} in {self.space_id}"
 
 
 class Reading(models.Model):
@@ -78,15 +111,77 @@ class Reading(models.Model):
         return f"{self.device_id} {self.obis_code} {self.timestamp}: {self.value}"
 
 
+class AccessRole(models.Model):
+    """What a user may do in a space (`GET /access-roles`); seeded by roles.py."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=1000, blank=True, default="")
+    permission_ids = models.JSONField(default=list)
+    # NewSpaceInvite: "If not specified, the default access role will be assigned."
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class User(models.Model):
+    """A platform account: made when someone accepts an invite; never deleted by the API
+    (removing a user from a space "does not delete the user")."""
+
+    user_id = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=500)
+    # One account per e-mail: a tenant invited to a second space keeps their account.
+    email = models.EmailField(max_length=320, unique=True)
+    phone_number = models.CharField(max_length=50, blank=True, default="")
+    picture = models.CharField(max_length=500, blank=True, default="")
+    login_count = models.PositiveIntegerField(default=1)
+    last_login = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>"
+
+
+class SpaceUser(models.Model):
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    access_role = models.ForeignKey(AccessRole, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["space", "user"], name="zf_sandbox_member_once")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} in {self.space_id}"
+
+
 class Invite(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     token = models.CharField(max_length=64, unique=True)
+    # Deleted with its space (EF Core's default for a required foreign key): the link
+    # then leads to "no longer valid" and can never be accepted.
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="invites")
     user_email = models.EmailField(max_length=320)
-    access_role_id = models.CharField(max_length=200, null=True, blank=True)
+    access_role = models.ForeignKey(AccessRole, on_delete=models.PROTECT, related_name="+")
     send_invite_email = models.BooleanField()
     link = models.URLField(max_length=1000)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An invite is used once: the link is a credential, and a second person following
+    # a forwarded link must not get the tenant's data too.
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["pk"]
@@ -119,3 +214,31 @@ class AccessToken(models.Model):
 
     def __str__(self):
         return f"token {self.token_hash[:8]}… until {self.expires_at}"
+
+
+class Glitch(models.Model):
+    """A 2xx answer that is not what the spec promises, switched on over HTTP.
+
+    The shared sandbox kit's faults answer 4xx/5xx, 429, late, or with a maintenance
+    page (nothing processed); a platform can also process a call and answer 200 with a
+    body missing the promised id. Zählerfreunde's own switch, consumed like a fault
+    (atomic decrement).
+    """
+
+    EMPTY_OBJECT = "empty_object"  # processed, then 200 `{}`
+    LIST_BODY = "list_body"  # processed, then 200 `[]`
+    MODES = [
+        (EMPTY_OBJECT, "processed, answered 200 {}"),
+        (LIST_BODY, "processed, answered 200 []"),
+    ]
+
+    mode = models.CharField(max_length=32, choices=MODES)
+    remaining = models.PositiveIntegerField(default=1)
+    path = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.mode} ×{self.remaining} {self.path or '*'}"

@@ -63,6 +63,7 @@ OBIS_RE = re.compile(r"^(\d{1,3}-\d{1,3}:)?\d{1,3}\.\d{1,3}\.\d{1,3}(\*\d{1,3})?
 
 # The spec gives no lengths; 500 keeps rows sane and tells a client its value is absurd.
 MAX_TEXT = 500
+POSTCODE_RE = re.compile(r"^\d{4,5}$")
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_METERING_INTERVAL = 900
@@ -167,26 +168,176 @@ def check_space(data) -> tuple[Errors, dict]:
     return errors, clean
 
 
+def _not_null(data: dict, name: str, errors: Errors) -> bool:
+    """For a partial update: False (with an error) when `name` is sent as null although
+    the spec does not mark it nullable. Null there cannot mean "keep" (leaving the field
+    out does) nor "clear" (the field is required on create), so it is refused."""
+    if data[name] is None:
+        key = pascal(name)
+        _add(errors, key, f"The {key} field cannot be null; leave it out to keep its value.")
+        return False
+    return True
+
+
+def check_space_update(data) -> tuple[Errors, dict]:
+    """`PUT /spaces/{id}` (UpdateSpace): only the fields sent change, none is required.
+
+    `addressLineTwo` and `parentSpaceId` are nullable: null clears them (a unit turned
+    into a building). `clean` holds only the fields sent; `parent_uuid` is present only
+    when `parentSpaceId` was sent (None = clear it). UpdateSpace has no
+    `isParticipatingInLttProject`: like any unknown property it is ignored (ASP.NET's
+    System.Text.Json skips unmapped members), so that flag cannot change after create.
+    """
+    errors: Errors = {}
+    if not _object(data, errors):
+        return errors, {}
+    clean: dict = {}
+    for name, column in (
+        ("name", "name"),
+        ("addressLineOne", "address_line_one"),
+        ("postcode", "postcode"),
+        ("city", "city"),
+    ):
+        if name in data and _not_null(data, name, errors):
+            clean[column] = _text(data, name, errors, required=True)
+    if "category" in data and _not_null(data, "category", errors):
+        clean["category"] = _enum(data, "category", SPACE_CATEGORIES, errors, "category")
+    if "addressLineTwo" in data:
+        clean["address_line_two"] = _text(data, "addressLineTwo", errors, required=False)
+    if "parentSpaceId" in data:
+        parent = data["parentSpaceId"]
+        parent_uuid = parse_uuid(parent) if isinstance(parent, str) else None
+        if parent is not None and parent_uuid is None:
+            # Unlike on create, "" is refused: an update clears with null (the spec).
+            _add(errors, "ParentSpaceId", f"'{parent}' is not a valid space id.")
+        clean["parent_uuid"] = parent_uuid
+    return errors, clean
+
+
+def check_postcode(postcode) -> str | None:
+    """The platform's own rule beyond the schema (which says only "string"), or None.
+
+    The spec is silent. A German platform that shows a space's `country` places its
+    address, and plausibly refuses a postcode no DACH country has: four digits
+    (Austria, Switzerland) or five (Germany). Checked after the field validation, the
+    way a service-layer rule answers: 400 with a `detail` and the field named.
+    """
+    if isinstance(postcode, str) and not POSTCODE_RE.match(postcode):
+        return f"'{postcode}' is not a valid postcode."
+    return None
+
+
 def check_device(data) -> tuple[Errors, dict]:
     errors: Errors = {}
     if not _object(data, errors):
         return errors, {}
     clean = {
         "name": _text(data, "deviceName", errors, required=True),
-        "is_main_device": _bool(data, "isMainDevice", errors, required=True),
         "device_type": _enum(data, "deviceType", DEVICE_TYPES, errors, "device type"),
         "medium": _enum(data, "deviceMedium", DEVICE_MEDIA, errors, "device medium"),
         "external_device_id": _text(data, "externalDeviceId", errors, required=False) or None,
-        "metering_location_id": _text(data, "meteringLocationId", errors, required=False),
-        "serial_number": _text(data, "serialNumber", errors, required=False),
-        "excluded_from_cost": _bool(data, "excludedFromCost", errors, required=False),
+        "metering_location_id": _text(data, "meteringLocationId", errors, required=False) or None,
+        "serial_number": _text(data, "serialNumber", errors, required=False) or None,
     }
     factor = data.get("conversionFactor")
     if factor is not None and not _is_number(factor):
         _add(errors, "ConversionFactor", "The JSON value could not be converted to System.Double.")
         factor = None
     clean["conversion_factor"] = factor
-    return errors, clean
+    # These two belong to the device's link to the space it is created in.
+    link = {
+        "is_main_device": _bool(data, "isMainDevice", errors, required=True),
+        "excluded_from_cost": bool(_bool(data, "excludedFromCost", errors, required=False)),
+    }
+    return errors, {"device": clean, "link": link}
+
+
+def check_device_details(data) -> tuple[Errors, dict]:
+    """`POST /spaces/{s}/devices/{d}/details` (DeviceDetails): only the fields sent change.
+
+    No field is required or nullable. An empty string clears the optional ids (the
+    only way the schema leaves to clear them). `deviceType` / `deviceMedium` are not in
+    the schema: ignored like any unknown property, so type and medium never change.
+    Returns {"device": {...}, "link": {...}}: the main flag belongs to the link.
+    """
+    errors: Errors = {}
+    if not _object(data, errors):
+        return errors, {}
+    device: dict = {}
+    link: dict = {}
+    if "deviceName" in data and _not_null(data, "deviceName", errors):
+        device["name"] = _text(data, "deviceName", errors, required=True)
+    for name, column in (
+        ("externalDeviceId", "external_device_id"),
+        ("meteringLocationId", "metering_location_id"),
+        ("serialNumber", "serial_number"),
+    ):
+        if name in data and _not_null(data, name, errors):
+            device[column] = _text(data, name, errors, required=False) or None
+    if "grid" in data and _not_null(data, "grid", errors):
+        device["grid"] = _bool(data, "grid", errors, required=False)
+    if "isMainDevice" in data and _not_null(data, "isMainDevice", errors):
+        link["is_main_device"] = _bool(data, "isMainDevice", errors, required=False)
+    return errors, {"device": device, "link": link}
+
+
+def check_link(data) -> tuple[Errors, dict]:
+    """The optional body of `POST /spaces/{s}/devices/{d}`: the link's flags sent."""
+    errors: Errors = {}
+    if not _object(data, errors):
+        return errors, {}
+    link = {}
+    for name, column in (
+        ("isMainDevice", "is_main_device"),
+        ("excludedFromCost", "excluded_from_cost"),
+    ):
+        if name in data and _not_null(data, name, errors):
+            link[column] = _bool(data, name, errors, required=False)
+    return errors, link
+
+
+def _role_id(data: dict, errors: Errors, *, required: bool) -> uuid.UUID | None:
+    value = data.get("accessRoleId")
+    if value is None:
+        if required:
+            _add(errors, "AccessRoleId", "The AccessRoleId field is required.")
+        return None
+    parsed = parse_uuid(value) if isinstance(value, str) else None
+    if parsed is None:
+        _add(errors, "AccessRoleId", f"'{value}' is not a valid access role id.")
+    return parsed
+
+
+def check_add_user(data) -> tuple[Errors, uuid.UUID | None]:
+    """`POST /spaces/{s}/users/{u}` (AddUserToSpaceRequest): accessRoleId is required."""
+    errors: Errors = {}
+    if not _object(data, errors):
+        return errors, None
+    return errors, _role_id(data, errors, required=True)
+
+
+def check_acceptance(data, invited_email: str) -> tuple[Errors, dict]:
+    """Who accepts an invite: a name and an e-mail (the invited one unless changed)."""
+    errors: Errors = {}
+    if not _object(data, errors):
+        return errors, {}
+    email, name = data.get("email"), data.get("name")
+    if email in (None, ""):
+        email = invited_email
+    if name is None:
+        name = ""
+    if not isinstance(email, str) or not isinstance(name, str):
+        _add(errors, "$", "name and email must be strings.")
+        return errors, {}
+    email, name = email.strip(), name.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        _add(errors, "email", "Enter a valid e-mail address.")
+    if len(name) > MAX_TEXT:
+        _add(errors, "name", f"At most {MAX_TEXT} characters.")
+    # No name given: the platform shows the e-mail's local part, as Auth0 does.
+    return errors, {"email": email.lower(), "name": name or email.split("@")[0]}
 
 
 def check_invite(data) -> tuple[Errors, dict]:
@@ -200,15 +351,9 @@ def check_invite(data) -> tuple[Errors, dict]:
             validate_email(email)
         except ValidationError:
             _add(errors, "UserEmail", "The UserEmail field is not a valid e-mail address.")
-    role = data.get("accessRoleId")
-    if role is not None and not isinstance(role, str | int):
-        _add(errors, "AccessRoleId", "The JSON value could not be converted to System.String.")
-        role = None
-    return errors, {
-        "send_invite_email": send,
-        "user_email": email,
-        "access_role_id": None if role is None else str(role),
-    }
+    # Optional: "If not specified, the default access role will be assigned."
+    role = _role_id(data, errors, required=False)
+    return errors, {"send_invite_email": send, "user_email": email, "access_role_uuid": role}
 
 
 def to_datetime(timestamp) -> datetime:
