@@ -1,12 +1,14 @@
 """How fast the smart-me webhook stores readings, beside PostgreSQL COPY of the same rows.
 
     .venv/bin/python bench/webhook_ingest.py [--devices 1000] [--senders 4] [--requests 400]
-        [--rate 50] [--seconds 10] [--workers 3] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+        [--rate 50] [--seconds 10] [--workers 3] [--threads 4]
+        [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
 It needs PostgreSQL (trust auth): it creates a scratch database `webhook_bench_<pid>`
 beside the one --pg names and drops it at the end, and keeps everything else (the broker
-folder, logs) in a temp dir. The portal runs under gunicorn (--workers processes x --threads threads,
-DEBUG off, as in production) with --devices smart-me devices linked to our Devices, each
+folder, logs) in a temp dir. The portal runs under gunicorn (--workers processes x
+--threads threads, DEBUG off, as in production) with --devices smart-me devices linked
+to our Devices, each
 forwarding to Zählerfreunde (so a delivery also wakes its forwardings; no worker runs,
 nothing is sent).
 
