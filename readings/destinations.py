@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from onboarding.models import Device, SyncRecord
 from onboarding.sync.engine import remote_id_of
@@ -36,14 +37,14 @@ class Wait:
 
 
 def outbox_row(device: Device, provider: str) -> dict | None:
-    """The device's outbox row for `provider`: its remote id and state."""
+    """The device's outbox row for `provider`: its remote id, state and next try."""
     return (
         SyncRecord.objects.filter(
             content_type=ContentType.objects.get_for_model(Device),
             object_id=device.pk,
             provider=provider,
         )
-        .values("remote_id", "state")
+        .values("remote_id", "state", "not_before")
         .first()
     )
 
@@ -70,7 +71,10 @@ class Zaehlerfreunde:
         if row is None or not row["remote_id"]:
             return Wait(f"Waiting for {device} to reach {label}.")
         if device.external_device_id and row["state"] in ("pending", "in_flight"):
-            return Wait(f"Waiting for the latest change of {device} to reach {label}.", 10.0)
+            # Look again shortly, or when the outbox's own retry of it is due.
+            due_in = (row["not_before"] - timezone.now()).total_seconds()
+            seconds = min(max(2.0, due_in + 1.0), settings.SYNC_DEPENDENCY_WAIT_SECONDS)
+            return Wait(f"Waiting for the latest change of {device} to reach {label}.", seconds)
         return None
 
     def send(self, client, forwarding: Forwarding, device: Device, batch: list[Reading]):

@@ -122,15 +122,17 @@ class _Run:
             return Outcome(State.IDLE)  # deleted meanwhile; this row went with it
         wait = destination.waiting_for(forwarding, device)
         if wait:
-            # The device's own sync hands nothing over to us; the sweep looks again.
+            # The device's own sync hands nothing over to us: a short wait goes back to
+            # the broker with a countdown, a long one is the sweep's.
             seconds = wait.seconds or settings.SYNC_DEPENDENCY_WAIT_SECONDS
+            soon = seconds <= COUNTDOWN_LIMIT_SECONDS
             self.release(
                 state=State.PENDING,
-                queued_at=None,
+                queued_at=Now() if soon else None,
                 not_before=db_now_plus(seconds),
                 last_error=wait.reason,
             )
-            return Outcome(State.PENDING)
+            return Outcome(State.PENDING, retry_in=seconds if soon else None)
         return self._send_all(destination, device)
 
     def _send_all(self, destination, device: Device) -> Outcome:

@@ -44,10 +44,12 @@ def deliver(portal, live_server):
     return post
 
 
-def synced_meter(name: str = "Meter 1", external_id: str = "CH-0001") -> tuple[Device, str]:
+def synced_meter(
+    name: str = "Meter 1", external_id: str = "CH-0001", **fields
+) -> tuple[Device, str]:
     """A device on Zählerfreunde (through the outbox) and linked to a smart-me device."""
     home = building(f"Haus {name}")
-    meter = device(unit(home, "Flat 1"), name, external_id=external_id)
+    meter = device(unit(home, "Flat 1"), name, external_id=external_id, **fields)
     wait_until(
         lambda: meter.sync_records.filter(provider="zaehlerfreunde", state="synced").exists(),
         message="device synced to Zählerfreunde",
@@ -233,3 +235,28 @@ def test_linking_attaches_waiting_readings_which_are_then_forwarded(sandbox, del
     wait_until(lambda: Reading.objects.filter(device=meter).count() == 9, message="attached")
     wait_until(caught_up(meter), message="forwarded")
     assert remote_readings() == expected_remotely("CH-LATE", range(3))
+
+
+def test_readings_wait_for_a_new_external_id_to_reach_zaehlerfreunde(
+    sandbox, deliver, start_worker
+):
+    """Readings go by external id: sent under a new one before the platform has it, they
+    would be refused. The forwarding waits for the device's change instead."""
+    start_worker()
+    # (Its MeLo and serial number set: main's device update sends null for empty ones,
+    # which the Zählerfreunde sandbox now refuses; not this test's subject.)
+    meter, remote = synced_meter(
+        external_id="CH-OLD", metering_location_id="DE000111", serial_number="SN-1"
+    )
+    Forwarding.objects.create(device=meter, destination="zaehlerfreunde")
+    sandbox.fault("error", count=3, status=503, path="/details")  # the change is slow to go
+
+    meter.external_device_id = "CH-NEW"
+    services.save(meter)
+    deliver(remote, 0, 2)
+
+    wait_until(caught_up(meter), timeout=30, message="forwarded after the change")
+    assert remote_readings() == expected_remotely("CH-NEW", range(2))
+    refused = ApiCall.objects.filter(path="/devices/readings").exclude(status=200)
+    assert not refused.exists()
+    assert sandbox.requests_to("POST /spaces/{spaceId}/devices/{deviceId}/details") == 4
