@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Max, Min
+from django.urls import reverse
 from django.utils import timezone
 
-from onboarding.models import Device
+from onboarding.models import CatalogueEntry, Device
 
 from . import chart
 from .models import Forwarding, Reading, UnmatchedReading
@@ -80,12 +81,26 @@ def forwardings(device: Device) -> list[dict]:
 
 
 def waiting_remote_devices(limit: int = WAITING_DEVICES_SHOWN) -> list[dict]:
-    """The remote devices with the most readings waiting for a link."""
-    return list(
+    """The remote devices with the most readings waiting for a link, with their
+    catalogue entry where the catalogue knows them (that is what staff link)."""
+    rows = list(
         UnmatchedReading.objects.values("source", "remote_id")
         .annotate(count=Count("id"), first=Min("timestamp"), last=Max("timestamp"))
         .order_by("-count")[:limit]
     )
+    entries = {
+        (e.platform, e.remote_id.lower()): e
+        for e in CatalogueEntry.objects.filter(
+            remote_id__in={r["remote_id"] for r in rows} | {r["remote_id"].upper() for r in rows}
+        )
+    }
+    for row in rows:
+        entry = entries.get((row["source"], row["remote_id"].lower()))
+        row["entry"] = entry
+        row["entry_url"] = (
+            reverse("admin:onboarding_catalogueentry_change", args=[entry.pk]) if entry else ""
+        )
+    return rows
 
 
 def device_context(device: Device) -> dict:

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from onboarding.models import Device
+from onboarding.models import CatalogueEntry, Device
 from readings import chart
 from readings.models import Forwarding, Reading, UnmatchedReading
 
@@ -109,12 +109,18 @@ def test_reading_and_unmatched_lists_and_the_waiting_summary(staff):
             source="smartme", remote_id="bbbb-remote", obis="1-0:1.8.0*255",
             timestamp=timezone.now() - timedelta(minutes=i), value=float(i),
         )  # fmt: skip
+    now = timezone.now()
+    CatalogueEntry.objects.create(
+        platform="smartme", kind="device", remote_id="bbbb-remote", name="Bachweg 3 W1 Strom",
+        first_seen=now, last_seen=now,
+    )  # fmt: skip
     readings = staff.get(reverse("admin:readings_reading_changelist"))
     assert readings.status_code == 200 and "1-0:1.8.0*255" in readings.text
     waiting = staff.get(reverse("admin:readings_unmatchedreading_changelist"))
     assert waiting.status_code == 200
     assert "Remote devices waiting for a link" in waiting.text
     assert "bbbb-remote" in waiting.text and ">3<" in waiting.text
+    assert "Bachweg 3 W1 Strom" in waiting.text  # its catalogue entry, to link it
 
 
 def test_retry_action_makes_failed_forwardings_due(staff):
