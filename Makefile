@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/climkit_budget.py
 
 clean:
 	rm -rf var/broker var/test

@@ -564,16 +564,11 @@ class Importer:
             # No key given: keep the one the portal may have, never clear it.
             values.pop("external_device_id", None)
         device = self.devices_by_external_id.get(external_id) if external_id else None
-        if device is not None and (unit.pk is None or device.space_id != unit.pk):
-            self.errors.append(
-                _error(
-                    row.number,
-                    "external_device_id",
-                    f'"{external_id}" is already the device "{device.name}" of '
-                    f'"{device.space}" in the portal.',
-                )
-            )
-            return
+        moved = device is not None and (unit.pk is None or device.space_id != unit.pk)
+        if moved:
+            # The meter now belongs to this unit (a tenant moved flats, a file corrected):
+            # the device moves here, and the platforms move it too, keeping its id there.
+            device.space = unit
         by_name = self.devices_by_name.get((unit.pk, values["name"])) if unit.pk else None
         if device is None and by_name is not None:
             if external_id and by_name.external_device_id:
@@ -599,7 +594,7 @@ class Importer:
         if device is None:
             self._create("devices", Device(space=unit, **{**DEVICE_DEFAULTS, **values}))
         else:
-            self._update("devices", device, values)
+            self._update("devices", device, values, ("space",) if moved else ())
 
     def _plan_tenant(self, row: Row, unit: Space) -> TenantUser:
         tenant = self.tenants.get((unit.pk, row.tenant_email)) if unit.pk else None

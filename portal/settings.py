@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "providers.sandbox_kit",
     "providers.zaehlerfreunde.sandbox",
     "providers.smartme.sandbox",
+    "providers.climkit.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +217,11 @@ SANDBOX_SMARTME_API_KEY = env.str("SANDBOX_SMARTME_API_KEY", default="sandbox-ap
 
 PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=30.0)
 PROVIDER_CONNECT_TIMEOUT_SECONDS = env.float("PROVIDER_CONNECT_TIMEOUT_SECONDS", default=5.0)
+# Climkit allows 1 request/s for the whole deployment (providers/ratelimit.py): a caller
+# that would wait longer than this for its turn gets a TransientError and backs off.
+CLIMKIT_MAX_WAIT_SECONDS = env.float("CLIMKIT_MAX_WAIT_SECONDS", default=30.0)
+# Added to Climkit's 1 s between calls, for jitter between our turn and their arrival.
+CLIMKIT_RATE_MARGIN_MS = env.int("CLIMKIT_RATE_MARGIN_MS", default=30)
 # Zählerfreunde's spec shows reading timestamps in seconds, another page in ms.
 ZAEHLERFREUNDE_TIMESTAMP_UNIT = env.str("ZAEHLERFREUNDE_TIMESTAMP_UNIT", default="seconds")
 
@@ -324,7 +330,8 @@ PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
         "token_path": "/api/oauth/token/",
         "token_auth_method": "client_secret_basic",
     },
-    "climkit": {},
+    # CLIMKIT_USERNAME / CLIMKIT_PASSWORD: the API user (not a Climkit portal account).
+    "climkit": {"username": "", "password": ""},
     "spark": {},
     "zevvy": {},
 }

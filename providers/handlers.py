@@ -47,7 +47,7 @@ class Handler:
     def update(self, client, remote_id: str, payload: dict, parent_id: str | None) -> None:
         raise NotSupported("This platform has no API to change it; the change stays here.")
 
-    def move(self, client, remote_id: str, old_parent_id: str, new_parent_id: str) -> None:
+    def move(self, client, remote_id: str, old_parent_id: str, new_parent_id: str, obj=None):
         """It now belongs to another parent (a device moved to another unit)."""
         raise NotSupported("This platform cannot move it to another parent.")
 

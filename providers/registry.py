@@ -54,6 +54,15 @@ PLATFORMS = {
         sandbox_options={"username": "{client_id}", "password": "{client_secret}"},
         catalogue_module="providers.smartme.catalogue",
     ),
+    "climkit": Platform(
+        name="climkit",
+        label="Climkit",
+        sandbox_path="/sandbox/climkit/api/v1",
+        sync_module="providers.climkit.sync",
+        sandbox_urls="providers.climkit.sandbox.urls",
+        sandbox_options={"username": "{client_id}", "password": "{client_secret}"},
+        catalogue_module="providers.climkit.catalogue",
+    ),
 }
 KNOWN = ("zaehlerfreunde", "smartme", "climkit", "spark", "zevvy")
 

@@ -216,12 +216,26 @@ def test_rows_that_disagree_with_each_other_or_the_database(tmp_path):
         '"10115" there); a building has one address.',
         'row 4, unit: "EG" is already in row 2 of building "Haus Eiche".',
         'row 5, external_device_id: "MELO-7" is already the device of row 2.',
-        'row 6, external_device_id: "MELO-1" is already the device "Strom" of '
-        '"Haus Linde / Whg 1" in the portal.',
         'row 7, building: "Whg 1" is a unit of building "Haus Linde" in the portal, '
         "not a building.",
     ]
     assert counts() == before
+
+
+def test_a_device_listed_under_another_unit_moves_there(tmp_path):
+    run(write(tmp_path / "first.csv", ROWS[:1]))  # Haus Linde / Whg 1 with MELO-1
+    meter = Device.objects.get(external_device_id="MELO-1")
+    meter.sync_records.update(state=SyncRecord.State.SYNCED, remote_id="zf-device-1")
+    header = cells("building|address_line_one|postcode|city|unit|device_name|external_device_id")
+    moved = [["Haus Linde", "Lindenweg 3", "10115", "Berlin", "Whg 2", "Strom", "MELO-1"]]
+
+    run(write(tmp_path / "moved.csv", moved, header))
+
+    assert Device.objects.filter(external_device_id="MELO-1").count() == 1  # not duplicated
+    meter.refresh_from_db()
+    assert str(meter.space) == "Haus Linde / Whg 2"
+    row = meter.sync_records.get()  # the platforms are told: the engine moves it there
+    assert row.state == SyncRecord.State.PENDING and row.remote_id == "zf-device-1"
 
 
 @pytest.mark.parametrize(

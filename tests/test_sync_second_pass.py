@@ -188,3 +188,29 @@ def test_changes_a_platform_cannot_take_are_refused_before_saving(sandbox, porta
     with pytest.raises(ValidationError) as moved:
         services.save(invite)
     assert "cannot move an invite" in str(moved.value.message_dict["space"])
+
+
+def test_an_invite_without_answer_is_found_once_the_tenant_accepted(sandbox, portal):
+    home = building()
+    flat = unit(home, "Flat 1")
+    invite = tenant_with_invite(flat, "mieterin@example.org", send_email=False)
+    push(home), push(flat)
+    sandbox.fault("timeout", count=1, delay=3, path="/invites")  # made, answer lost
+    unknown = push(invite)
+    assert unknown.outcome_unknown and unknown.state == State.PENDING
+
+    asked = push(invite)  # not accepted yet: the platform cannot tell, a person decides
+    assert asked.state == State.NEEDS_ATTENTION
+    assert "No e-mail was to be sent" in asked.last_error
+    assert sandbox.count("invites") == 1
+
+    link = sandbox.state()["invites"][0]["inviteLink"]
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    accepted = sandbox.http.post(f"{sandbox.control}/invites/{token}/accept", json={}, timeout=10)
+    assert accepted.status_code in (200, 201), accepted.text
+    services.retry([asked])  # a plain Retry looks again first
+    done = push(invite)
+    invite.refresh_from_db()
+    assert done.state == State.SYNCED and done.remote_id.startswith("user:")
+    assert invite.status == invite.Status.ACCEPTED
+    assert sandbox.count("invites") == 1  # nothing sent twice

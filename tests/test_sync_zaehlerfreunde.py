@@ -213,7 +213,7 @@ def test_a_device_moved_to_another_unit_moves_there_with_its_id(sandbox, worker)
     wait_until(all_synced(4))
     (remote,) = sandbox.state()["devices"]
     assert remote["id"] == remote_id  # the same device, readings and all
-    assert remote["spaceId"] == row_of(new).remote_id
+    assert remote["spaceIds"] == [row_of(new).remote_id]  # linked there, unlinked here
     assert row_of(meter).sent_parent_id == row_of(new).remote_id
 
 

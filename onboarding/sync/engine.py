@@ -327,7 +327,7 @@ class _Attempt:
         its readings there), not left where it was while we report "synced"."""
         before, now = self.sent_parent_id, self.parent_id or ""
         if before and now and before != now:
-            self.handler.move(self.client, self.remote_id, before, now)
+            self.handler.move(self.client, self.remote_id, before, now, obj=self.obj)
         self.sent_parent_id = now
 
     def _gone_remotely(self, exc: NotFoundError, label: str) -> None:

@@ -41,6 +41,11 @@ class SpaceHandler(Handler):
             (Invite, space.invites.values("pk")),
         ]
 
+    fixed_fields = {
+        "is_participating_in_ltt_project": "Zählerfreunde takes the Mieterstrom flag only "
+        "when the space is created; it cannot change it afterwards.",
+    }
+
     def payload(self, space: Space, parent_id: str | None) -> dict:
         address = space.address()
         payload = {
@@ -92,7 +97,7 @@ class DeviceHandler(Handler):
     }
     # What `POST /spaces/{id}/devices/{id}/details` can change (the spec's DeviceDetails).
     DETAILS = {
-        "deviceName": "name",
+        "deviceName": "deviceName",
         "isMainDevice": "isMainDevice",
         "externalDeviceId": "externalDeviceId",
         "meteringLocationId": "meteringLocationId",
@@ -122,13 +127,17 @@ class DeviceHandler(Handler):
 
     def update(self, client, remote_id, payload, parent_id) -> None:
         # Type and medium cannot change there (services refuse such a save up front).
-        details = {theirs: payload.get(ours) for ours, theirs in self.DETAILS.items()}
+        # The details endpoint changes only what is sent; "" clears an optional id (null
+        # is refused there).
+        details = {theirs: payload.get(ours, "") for ours, theirs in self.DETAILS.items()}
         client.update_device_details(parent_id, remote_id, details)
 
-    def move(self, client, remote_id, old_parent_id, new_parent_id) -> None:
+    def move(self, client, remote_id, old_parent_id, new_parent_id, obj=None) -> None:
         # Link to the new unit first, then unlink from the old one: the device is never
         # without a space, and it keeps its id and its readings. Both are safe to repeat.
-        client.link_device(new_parent_id, remote_id)
+        # The main flag belongs to the link, so it goes with the new one.
+        body = {"isMainDevice": obj.is_main_device} if obj is not None else None
+        client.link_device(new_parent_id, remote_id, body)
         with suppress(NotFoundError):  # already unlinked (a repeated move)
             client.unlink_device(old_parent_id, remote_id)
 
