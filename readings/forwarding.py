@@ -147,6 +147,9 @@ class _Run:
             if not batch:
                 if self._go_idle(cursor):
                     return Outcome(State.IDLE, self.sent)
+                if not self.mine.exists():
+                    log.warning("forwarding %s: claim lost to another worker", self.forwarding.pk)
+                    return Outcome(State.IN_FLIGHT, self.sent)
                 continue  # readings arrived since the read: another lap
             with recorder.collecting() as calls:
                 try:
