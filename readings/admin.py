@@ -105,11 +105,15 @@ class ReadingAdmin(ReadOnly):
     ordering = ("-id",)
     show_full_result_count = False  # a count of millions of rows helps nobody
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a stored reading is what the platforms were (or will be) sent
+
 
 @admin.register(UnmatchedReading)
 class UnmatchedReadingAdmin(ReadOnly):
     """Readings for remote devices nobody has linked to a Device yet: link the device
-    (its catalogue entry) and they move to it."""
+    (its catalogue entry) and they move to it. Staff may delete those of a remote device
+    that is not ours."""
 
     list_display = ("timestamp", "source", "remote_id", "obis", "value", "received_at")
     list_filter = ("source", "obis")
