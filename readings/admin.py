@@ -3,6 +3,7 @@ latest values, a chart of the last days, where its readings go and how far they 
 lists of readings, of readings waiting for a device, and of forwardings, with Retry.
 
 The Device admin itself lives in onboarding/admin.py and takes `DeviceReadingsMixin`.
+Where a device's readings go is set on the Forwarding pages (linked from its section).
 """
 
 from django.contrib import admin, messages
@@ -31,35 +32,11 @@ def state_badge(forwarding: Forwarding) -> str:
     return format_html('<strong style="color:{}">{}</strong>', colour, text)
 
 
-class ForwardingInline(admin.TabularInline):
-    """Which platforms a device's readings go to: staff add or switch off a destination;
-    how far it got is shown, not edited."""
-
-    model = Forwarding
-    extra = 0
-    fields = (
-        "destination", "enabled", "addressing", "state_shown", "cursor", "forwarded_count",
-        "last_forwarded_at", "last_error",
-    )  # fmt: skip
-    readonly_fields = (
-        "state_shown", "cursor", "forwarded_count", "last_forwarded_at", "last_error",
-    )  # fmt: skip
-    verbose_name = "forwarding of readings"
-    verbose_name_plural = "forwarding of readings (where this device's readings go)"
-
-    @admin.display(description="State")
-    def state_shown(self, obj):
-        return state_badge(obj) if obj.pk else "—"
-
-
 class DeviceReadingsMixin:
-    """For the Device admin: the readings section and the forwarding inline."""
+    """For the Device admin: the readings section (read-only; destinations are added and
+    changed on the Forwarding pages it links to, so the Device form stays as it is)."""
 
     readings_field = "readings_panel"
-
-    def get_inlines(self, request, obj):
-        inlines = list(super().get_inlines(request, obj))
-        return [*inlines, ForwardingInline] if obj is not None else inlines
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
