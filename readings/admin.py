@@ -56,6 +56,16 @@ class DeviceReadingsMixin:
             fieldsets.append(("Readings", {"fields": [self.readings_field]}))
         return fieldsets
 
+    def get_deleted_objects(self, objs, request):
+        # Readings go with their device (signals.py) without being listed one by one.
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        count = Reading.objects.filter(device__in=list(objs))[: panel.COUNT_CAP + 1].count()
+        if count:
+            label = Reading._meta.verbose_name_plural
+            model_count[label] = panel.capped(count)
+            to_delete.append(f"{panel.capped(count)} {label}, with the device")
+        return to_delete, model_count, perms_needed, protected
+
     @admin.display(description="Readings")
     def readings_panel(self, obj):
         # The template autoescapes every value; the charts are SVG built from numbers.

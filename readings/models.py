@@ -22,7 +22,9 @@ class Source(models.TextChoices):
 
 
 class Reading(models.Model):
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="readings")
+    # Deleted with its device in one DELETE by signals.py, not by Django's collector:
+    # the admin's delete page would otherwise load every reading of the device to list it.
+    device = models.ForeignKey(Device, on_delete=models.DO_NOTHING, related_name="readings")
     obis = models.CharField("OBIS code", max_length=32)
     timestamp = models.DateTimeField()
     value = models.FloatField()

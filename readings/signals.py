@@ -1,13 +1,14 @@
-"""A device just linked to a remote device takes the readings that waited for it."""
+"""A device just linked to a remote device takes the readings that waited for it; a
+device deleted takes its readings with it; a destination added takes the stored ones."""
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 from onboarding.models import Device
 
 from .matching import remote_ids_of
-from .models import Forwarding
+from .models import Forwarding, Reading
 from .queue import wake_and_enqueue
 
 
@@ -31,3 +32,10 @@ def forward_when_configured(sender, instance: Forwarding, raw=False, **kwargs):
         return
     device_id = instance.device_id
     transaction.on_commit(lambda: wake_and_enqueue([device_id]), robust=True)
+
+
+@receiver(pre_delete, sender=Device, dispatch_uid="readings_go_with_their_device")
+def delete_readings(sender, instance: Device, **kwargs):
+    """One DELETE, in the device's own deletion transaction (Reading.device is
+    DO_NOTHING for Django: its collector would load every reading first)."""
+    Reading.objects.filter(device_id=instance.pk).delete()

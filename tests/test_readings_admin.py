@@ -139,3 +139,23 @@ def test_chart_reduces_long_series_and_escapes_its_label():
     assert svg.startswith("<svg") and svg.count(",") < 2 * chart.MAX_POINTS + 10
     assert "<b>" not in svg and "&lt;b&gt;" in svg
     assert chart.line_chart([]) == ""
+
+
+def test_deleting_a_device_takes_its_readings_without_listing_them(staff, settings):
+    settings.PROVIDERS = []  # no platform holds it: it goes at once
+    meter = meter_with_readings(30)
+    Forwarding.objects.create(device=meter, destination="zaehlerfreunde")
+    url = reverse("admin:onboarding_device_delete", args=[meter.pk])
+
+    with CaptureQueriesContext(connection) as queries:
+        page = staff.get(url)
+    assert page.status_code == 200
+    assert "60 readings, with the device" in page.text
+    assert "1-0:1.8.0*255 =" not in page.text  # not one by one
+    assert not any('FROM "readings_reading"' in q["sql"] and "LIMIT" not in q["sql"]
+                   for q in queries.captured_queries)  # fmt: skip
+
+    response = staff.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Device.objects.filter(pk=meter.pk).exists()
+    assert Reading.objects.count() == 0 and Forwarding.objects.count() == 0

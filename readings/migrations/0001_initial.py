@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('value', models.FloatField()),
                 ('source', models.CharField(choices=[('smartme', 'smart-me webhook'), ('climkit', 'Climkit')], max_length=20)),
                 ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='readings', to='onboarding.device')),
+                ('device', models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING, related_name='readings', to='onboarding.device')),
             ],
             options={
                 'indexes': [models.Index(fields=['device', 'id'], name='reading_device_id')],
