@@ -38,6 +38,7 @@ from .models import (
     Invite,
     Meter,
     ProviderConnection,
+    Resource,
     Space,
     SyncRecord,
     TenantUser,
@@ -89,7 +90,7 @@ def retry_rows(modeladmin, request, rows):
             "admin/onboarding/confirm_retry.html",
             {
                 **modeladmin.admin_site.each_context(request),
-                "title": "Retry: an invite may already exist",
+                "title": "Retry: it may already exist on the platform",
                 "blind": blind,
                 "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "action": request.POST.get("action"),
@@ -738,6 +739,25 @@ class VehicleAdmin(SyncedAdmin):
     list_select_related = ("tenant",)
     autocomplete_fields = ("tenant",)
     extra_readonly = (*SyncedAdmin.extra_readonly, "vehicle_id")
+
+
+@admin.register(Resource)
+class ResourceAdmin(SyncedAdmin):
+    list_display = (
+        "kind",
+        "brand",
+        "model",
+        "capacity",
+        "heating_elements",
+        "tenant",
+        "sync_summary",
+        "deletion_state",
+    )
+    list_filter = ("kind",)
+    search_fields = ("brand", "model", "resource_id", "tenant__name", "tenant__email")
+    list_select_related = ("tenant",)
+    autocomplete_fields = ("tenant",)
+    extra_readonly = (*SyncedAdmin.extra_readonly, "resource_id")
 
 
 # --- the outbox, the call log, the connections: read-only -----------------------------

@@ -13,8 +13,16 @@ from django.db import models
 from django.db.models import Q
 
 from .catalogue.models import CatalogueEntry, CatalogueRefresh
+from .page_models import InviteEmail, Wizard
 from .sync.models import ApiCall, ProviderConnection, SyncRecord
-from .validators import validate_postcode, validate_vin
+from .validators import (
+    heating_element_watts as parse_heating_elements,
+)
+from .validators import (
+    validate_heating_elements,
+    validate_postcode,
+    validate_vin,
+)
 
 __all__ = [
     "ApiCall",
@@ -22,12 +30,15 @@ __all__ = [
     "CatalogueRefresh",
     "Device",
     "Invite",
+    "InviteEmail",
     "Meter",
     "ProviderConnection",
+    "Resource",
     "Space",
     "SyncRecord",
     "TenantUser",
     "Vehicle",
+    "Wizard",
 ]
 
 
@@ -345,3 +356,64 @@ class Vehicle(Synced):
     def save(self, *args, **kwargs):
         self.vin = self.vin or None  # several vehicles may have no VIN; unique ignores NULL
         super().save(*args, **kwargs)
+
+
+class Resource(Synced):
+    """A tenant's flexible load other than a vehicle: a hot-water tank, heat pump,
+    battery…, with the metadata Volue Spark's guide registers (brand, model, capacity,
+    heating elements)."""
+
+    class Kind(models.TextChoices):
+        # Spark's resourceType values (providers/spark/client.py RESOURCE_TYPES).
+        HOT_WATER_TANK = "HotWaterTank", "Hot-water tank"
+        HEAT_PUMP = "HeatPump", "Heat pump"
+        BATTERY = "Battery", "Home battery"
+        ELECTRIC_BOILER = "ElectricBoiler", "Electric boiler"
+        CHARGER = "Charger", "EV charger"
+        HVAC = "HVAC", "Heating, ventilation, air conditioning"
+        SOLAR_INVERTER = "SolarInverter", "Solar inverter"
+        GENERIC = "Generic", "Other"
+
+    # Kinds heated by resistive elements, the only ones the guide gives elements for.
+    HEATED_BY_ELEMENTS = (Kind.HOT_WATER_TANK, Kind.ELECTRIC_BOILER)
+
+    tenant = models.ForeignKey(TenantUser, on_delete=models.CASCADE, related_name="resources")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    resource_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="Our key for it on platforms."
+    )
+    brand = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    capacity = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000_000)],
+        # The guide gives no unit; its example tank holds 500, which is litres.
+        help_text="Litres for a hot-water tank or boiler, Wh for a battery.",
+    )
+    heating_elements = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_heating_elements],
+        help_text="Each element's power in watts, separated by commas, e.g. 1750, 1250.",
+    )
+
+    class Meta:
+        ordering = ["tenant_id", "kind", "pk"]
+
+    def __str__(self):
+        described = " ".join(filter(None, [self.brand, self.model]))
+        return f"{self.get_kind_display()}{f' {described}' if described else ''}"
+
+    def clean(self):
+        if self.heating_elements and self.kind not in self.HEATED_BY_ELEMENTS:
+            raise ValidationError(
+                {
+                    "heating_elements": "Only hot-water tanks and electric boilers have heating "
+                    "elements; leave this empty."
+                }
+            )
+
+    @property
+    def heating_element_watts(self) -> list[int]:
+        return parse_heating_elements(self.heating_elements)

@@ -1,6 +1,7 @@
 """Every change staff make goes through here: the model and its outbox rows change in
 one transaction, and the platforms hear of it only once that transaction commits."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _lazy
 
 from providers import registry
 
@@ -224,3 +226,151 @@ def retry(records, *, resend_unknown: bool = False) -> int:
         SyncRecord.objects.filter(pk__in=blind).update(outcome_unknown=False)
         transaction.on_commit(lambda: outbox.enqueue(ids))
     return len(ids)
+
+
+# --- The pages' wizard and invite e-mails -------------------------------------------------
+# Each wizard step saves through these. A form carries a token; the wizard's row is
+# locked while a step saves, and a token already handled does nothing the second time,
+# so a double click or a second tab never creates two of anything.
+
+
+def start_wizard(token, started_by: str = ""):
+    """The wizard for this start form's token (created once, whatever the clicks)."""
+    from .page_models import Wizard
+
+    wizard, _ = Wizard.objects.get_or_create(pk=token, defaults={"started_by": started_by})
+    return wizard
+
+
+@contextmanager
+def wizard_step(wizard_pk, token):
+    """Lock the wizard for one step's save; yields (wizard, first_time_for_token)."""
+    from .page_models import Wizard
+
+    token = str(token or "")
+    with transaction.atomic():
+        wizard = Wizard.objects.select_for_update().get(pk=wizard_pk)
+        fresh = not token or token not in wizard.handled_tokens
+        yield wizard, fresh
+        if fresh and token:
+            wizard.handled_tokens = [*wizard.handled_tokens, token][-WIZARD_TOKENS_KEPT:]
+        wizard.save()
+
+
+WIZARD_TOKENS_KEPT = 100
+
+
+def wizard_advance(wizard, step: int) -> None:
+    wizard.step = step
+    wizard.reached = max(wizard.reached, step)
+    wizard.drafts.pop(str(step - 1), None)
+    if step == 5 and wizard.finished_at is None:
+        wizard.finished_at = timezone.now()
+
+
+def wizard_save_tenant(wizard, tenant) -> None:
+    """Step 3: the tenant of the wizard's unit (created once, changed after)."""
+    tenant.unit = wizard.unit
+    save(tenant)
+    wizard.tenant = tenant
+
+
+def wizard_save_invite(wizard, *, email: str, platform_sends: bool):
+    """Step 4: the Zählerfreunde invite of the wizard's tenant, one per unit and e-mail."""
+    from .models import Invite
+
+    invite = Invite.objects.filter(space=wizard.unit, email__iexact=email).first()
+    if invite is None:
+        invite = Invite(space=wizard.unit, tenant=wizard.tenant, email=email)
+    invite.tenant = wizard.tenant
+    invite.send_invite_email = platform_sends
+    save(invite)
+    wizard.invite = invite
+    return invite
+
+
+def send_invite_email(invite, *, language: str, token, sent_by: str = ""):
+    """E-mail the link the platform returned, from our templates, once per token.
+
+    Records every send (InviteEmail), with the error when the e-mail backend refused.
+    """
+    from django.core.mail import send_mail
+
+    from .invite_mail import render_invite_email
+    from .page_models import InviteEmail
+
+    if not invite.invite_link:
+        raise ValidationError(
+            _lazy("Zählerfreunde has not returned the invite link yet; wait for it.")
+        )
+    subject, body = render_invite_email(invite, language)
+    record, created = InviteEmail.objects.get_or_create(
+        token=token,
+        defaults={
+            "invite": invite,
+            "to": invite.email,
+            "language": language,
+            "subject": subject,
+            "sent_by": sent_by,
+        },
+    )
+    if not created:
+        return record
+    try:
+        send_mail(subject, body, None, [invite.email])
+    except Exception as exc:  # any backend failure is recorded and shown, never hidden
+        record.error = f"{type(exc).__name__}: {exc}"[:2000]
+        record.save(update_fields=["error"])
+    return record
+
+
+def preview_import(path):
+    """Check a building CSV as `import_file` would and roll everything back: the
+    summary it would give, or raises ImportFileError / ImportErrors."""
+    from . import importer
+
+    class _Preview(Exception):
+        pass
+
+    result = {}
+    try:
+        with transaction.atomic():
+            result["summary"] = importer.import_file(path)
+            raise _Preview
+    except _Preview:
+        pass
+    return result["summary"]
+
+
+def wizard_save_building(wizard, building: Space) -> Space:
+    """Step 1's new building (or the one this wizard created, changed)."""
+    save(building)
+    wizard.building, wizard.building_is_new = building, True
+    return building
+
+
+def wizard_pick_building(wizard, building: Space) -> Space:
+    wizard.building, wizard.building_is_new = building, False
+    return building
+
+
+def wizard_save_unit(wizard, unit: Space) -> Space:
+    unit.parent = wizard.building
+    save(unit)
+    wizard.unit = unit
+    wizard_advance(wizard, 2)
+    return unit
+
+
+def wizard_go(wizard, step: int, *, leaving: int, draft: dict | None = None) -> None:
+    """Go to a step already reached; keep the unsaved input of the step left."""
+    if draft:
+        wizard.drafts = {**wizard.drafts, str(leaving): draft}
+    wizard.step = min(step, wizard.reached)
+
+
+def import_buildings(path):
+    """The building import of `manage.py import_building`, for the import page."""
+    from . import importer
+
+    return importer.import_file(path)

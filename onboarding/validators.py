@@ -28,3 +28,26 @@ validate_vin = RegexValidator(
     r"^[A-HJ-NPR-Z0-9]{17}$",
     "A VIN has 17 characters: digits and capital letters except I, O and Q.",
 )
+
+
+def heating_element_watts(value: str) -> list[int]:
+    """ "1750, 1250" → [1750, 1250]; raises ValidationError for anything else."""
+    parts = [part.strip() for part in (value or "").split(",")]
+    if parts == [""]:
+        return []
+    watts = []
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= 100_000:
+            raise ValidationError(
+                "Enter each heating element's power in watts (1 to 100000), separated by "
+                "commas, e.g. 1750, 1250.",
+                code="heating_elements",
+            )
+        watts.append(int(part))
+    if len(watts) > 10:
+        raise ValidationError("At most 10 heating elements.", code="heating_elements")
+    return watts
+
+
+def validate_heating_elements(value: str) -> None:
+    heating_element_watts(value)

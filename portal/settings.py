@@ -60,12 +60,15 @@ INSTALLED_APPS = [
     "providers.zaehlerfreunde.sandbox",
     "providers.smartme.sandbox",
     "providers.climkit.sandbox",
+    "providers.spark.sandbox",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # German or English, from the browser or the switcher (set_language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -85,6 +88,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -287,8 +291,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
-LANGUAGE_CODE = "en-us"
+# The portal's own sign-in (onboarding/views/auth.py); the admin keeps its own.
+LOGIN_URL = "pages:login"
+LOGIN_REDIRECT_URL = "pages:dashboard"
+LOGOUT_REDIRECT_URL = "pages:login"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Zurich")
 USE_I18N = True
 USE_TZ = True
@@ -332,7 +341,10 @@ PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
     },
     # CLIMKIT_USERNAME / CLIMKIT_PASSWORD: the API user (not a Climkit portal account).
     "climkit": {"username": "", "password": ""},
-    "spark": {},
+    # SPARK_TOKEN_URL: the identity server, separate from the API. SPARK_PATHS: JSON
+    # {"name": "/path/{id}"} replacing paths of providers/spark/client.py's PATHS, where
+    # the API moved beyond the guide. SPARK_WEBHOOK_FIELDS: "current" or "guide" body.
+    "spark": {"token_url": "", "paths": "", "webhook_fields": "current", "scope": ""},
     "zevvy": {},
 }
 PROVIDER_CONFIG = {

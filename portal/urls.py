@@ -1,15 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from providers.registry import PLATFORMS
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", include("onboarding.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("webhooks/", include("readings.urls")),
 ]
+
+# A 403 says why, in place when it answers a fragment (onboarding/views/errors.py).
+handler403 = "onboarding.views.errors.forbidden"
 
 if settings.SERVE_SANDBOXES:
     # The embedded sandboxes: partners' APIs as their guides describe them.

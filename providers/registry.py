@@ -63,6 +63,14 @@ PLATFORMS = {
         sandbox_options={"username": "{client_id}", "password": "{client_secret}"},
         catalogue_module="providers.climkit.catalogue",
     ),
+    "spark": Platform(
+        name="spark",
+        label="Volue Spark",
+        sandbox_path="/sandbox/spark/energy-coordination/v1",
+        sync_module="providers.spark.sync",
+        sandbox_urls="providers.spark.sandbox.urls",
+        sandbox_options={"token_url": "{sandbox}/identity/connect/token"},
+    ),
 }
 KNOWN = ("zaehlerfreunde", "smartme", "climkit", "spark", "zevvy")
 

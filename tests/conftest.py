@@ -198,3 +198,19 @@ def start_worker(worker_env):
 @pytest.fixture
 def worker(start_worker) -> WorkerProcess:
     return start_worker()
+
+
+@pytest.fixture
+def spark(portal, live_server) -> SandboxControl:
+    """The Spark sandbox's control side; the portal's settings point at the live server."""
+    return SandboxControl(live_server.url, "spark")
+
+
+@pytest.fixture
+def loopback():
+    """A loopback HTTP server answering as scripted (tests/loopback.py)."""
+    from .loopback import LoopbackServer
+
+    server = LoopbackServer()
+    yield server
+    server.stop()

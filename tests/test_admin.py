@@ -17,6 +17,7 @@ from onboarding.models import (
     Invite,
     Meter,
     ProviderConnection,
+    Resource,
     Space,
     SyncRecord,
     TenantUser,
@@ -66,6 +67,8 @@ def make(model):
         return Meter.objects.create(tenant=tenant(), meter_point_id=f"DE{n:011d}")
     if model is Vehicle:
         return Vehicle.objects.create(tenant=tenant(), brand="VW", model="ID.3")
+    if model is Resource:
+        return Resource.objects.create(tenant=tenant(), kind="HeatPump", brand="Nibe")
     raise AssertionError(model)
 
 
@@ -114,7 +117,7 @@ def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
-DOMAIN = [Space, Device, TenantUser, Invite, Meter, Vehicle]
+DOMAIN = [Space, Device, TenantUser, Invite, Meter, Vehicle, Resource]
 
 
 # --- every page renders ---------------------------------------------------------------

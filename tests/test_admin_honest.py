@@ -346,12 +346,15 @@ def test_a_rename_in_the_admin_refreshes_the_outbox_name_for_search(admin_client
 
 
 @pytest.mark.parametrize("model", [Meter, Vehicle, TenantUser])
-def test_models_only_spark_takes_say_so(admin_client, model):
+def test_models_only_spark_takes_say_so(admin_client, model, settings):
     obj = make(model)
     change = page(admin_client.get(url(obj, "change")))
+    assert "Not yet marked for: Volue Spark." in change  # enabled, not saved through it
+    settings.PROVIDERS = ["zaehlerfreunde"]
+    change = page(admin_client.get(url(obj, "change")))
     assert "No platform has been told about this yet" not in change
-    assert "Spark will take this; it is not available in this release yet." in change
-    assert "Spark: not in this release" in page(admin_client.get(url(model)))
+    assert "Volue Spark takes this, but Volue Spark is not enabled (PROVIDERS)." in change
+    assert "Volue Spark: not enabled" in page(admin_client.get(url(model)))
 
 
 def test_a_platform_left_out_of_providers_is_named_as_not_enabled(admin_client, settings):

@@ -136,12 +136,12 @@ def test_imports_a_building_with_units_devices_tenants_and_invites(tmp_path):
     assert summary_line(output, "devices") == [2, 0, 0]
     assert summary_line(output, "tenants") == [3, 0, 0]
     assert summary_line(output, "invites") == [3, 0, 0]
-    # 1 building + 3 units + 2 devices + 3 invites; Zählerfreunde takes no tenants.
-    assert "Rows marked for sync: 9" in output
+    # Zählerfreunde: 1 building + 3 units + 2 devices + 3 invites; Spark: the 3 tenants.
+    assert "Rows marked for sync: 12" in output
     assert marked(Space) == {building.pk, *(u.pk for u in units.values())}
     assert marked(Device) == {strom.pk, gas.pk}
     assert marked(Invite) == {i.pk for i in invites.values()}
-    assert SyncRecord.objects.count() == 9
+    assert SyncRecord.objects.count() == 12
 
 
 def test_semicolons_bom_and_any_column_order(tmp_path):
@@ -296,7 +296,9 @@ def test_a_changed_row_updates_and_marks_only_what_changed(tmp_path):
     assert summary_line(output, "devices") == [0, 1, 1]
     assert summary_line(output, "tenants") == [0, 1, 2]
     assert summary_line(output, "units") == [0, 0, 3]
-    assert "Rows marked for sync: 1" in output  # Zählerfreunde takes no tenants
+    # The device on Zählerfreunde, the tenant on Spark (which gets no personal data, so
+    # the corrected name sends nothing there).
+    assert "Rows marked for sync: 2" in output
     assert marked(Device) == {gas.pk}
     assert marked(Space) == marked(Invite) == set()
     assert Device.objects.get(external_device_id="MELO-1").updated_at < gas.updated_at
@@ -375,7 +377,8 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(tmp_path):
 
     (small_other, small_inserts), (large_other, large_inserts) = map(queries_for, (small, large))
     assert small_other == large_other
-    assert large_inserts <= small_inserts + 3  # 150 sync rows: a few batches, not 150
+    # 200 sync rows (Zählerfreunde's 150, Spark's 50 tenants): a few batches, not 200.
+    assert large_inserts <= small_inserts + 4
     # Again, now that both buildings exist: loading them and comparing stays flat too.
     assert queries_for(small) == queries_for(large)
     assert Space.objects.filter(parent__name="B").count() == 50

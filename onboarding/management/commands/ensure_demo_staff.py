@@ -4,7 +4,10 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
+
+from onboarding.roles import ONBOARDING_STAFF, ensure_roles
 
 USERNAME = "demo"
 
@@ -23,8 +26,11 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+        # The portal's role for creating and changing (made by migration onboarding …_pages).
+        ensure_roles(Group, Permission)
+        user.groups.add(Group.objects.get(name=ONBOARDING_STAFF))
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo staff login: {USERNAME} / {password}  at {settings.SANDBOX_BASE_URL}/admin/"
+                f"Demo staff login: {USERNAME} / {password}  at {settings.SANDBOX_BASE_URL}/"
             )
         )

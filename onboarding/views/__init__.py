@@ -1,0 +1,1 @@
+"""The portal's pages: function-based views, one module per page or step family."""
