@@ -28,7 +28,7 @@ from django.utils.text import Truncator
 from providers import coverage, registry
 from readings.admin import DeviceReadingsMixin
 
-from . import services
+from . import connect_admin, services
 from .catalogue import admin as catalogue_admin  # noqa: F401 (registers the catalogue)
 from .catalogue.forms import DeviceLinksForm, SpaceLinksForm
 from .forms import SyncedForm
@@ -1047,3 +1047,28 @@ class ProviderConnectionAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("access_token", "refresh_token")
+
+    # The "Connect zevvy" panel (onboarding/connect_admin.py): a person grants access.
+    change_list_template = "admin/onboarding/providerconnection/change_list.html"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "connect/<str:provider>/start/",
+                wrap(connect_admin.start_view(self.admin_site)),
+                name="onboarding_connect_start",
+            ),
+            path(
+                "connect/<str:provider>/",
+                wrap(connect_admin.status_view(self.admin_site)),
+                name="onboarding_connect_status",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        panels = []
+        if request.user.has_perm(connect_admin.PERMISSION) and "zevvy" in registry.PLATFORMS:
+            panels.append(connect_admin.panel_context(request, "zevvy"))
+        return super().changelist_view(request, {**(extra_context or {}), "connect_panels": panels})

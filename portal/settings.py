@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "providers.smartme.sandbox",
     "providers.climkit.sandbox",
     "providers.spark.sandbox",
+    "providers.zevvy.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -345,7 +346,15 @@ PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
     # {"name": "/path/{id}"} replacing paths of providers/spark/client.py's PATHS, where
     # the API moved beyond the guide. SPARK_WEBHOOK_FIELDS: "current" or "guide" body.
     "spark": {"token_url": "", "paths": "", "webhook_fields": "current", "scope": ""},
-    "zevvy": {},
+    # Keycloak's endpoints (NOTES.md), e.g. https://iam.zevvy.org/realms/zevvy-prod
+    # /protocol/openid-connect/token and .../auth/device; a prefix for the `reference`
+    # that finds our devices again (providers/zevvy/sync.py).
+    "zevvy": {
+        "token_url": "",
+        "device_authorization_url": "",
+        "scope": "offline_access measurement register device",
+        "reference_prefix": "portal-device-",
+    },
 }
 PROVIDER_CONFIG = {
     name: {

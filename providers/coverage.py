@@ -17,7 +17,6 @@ from . import registry
 # Model labels ("app_label.modelname"), so this module imports no models.
 PLANNED: dict[str, tuple[str, ...]] = {
     "spark": ("onboarding.tenantuser", "onboarding.meter", "onboarding.vehicle"),
-    "zevvy": ("onboarding.device",),
 }
 LABELS = {"smartme": "smart-me", "climkit": "Climkit", "spark": "Spark", "zevvy": "zevvy"}
 

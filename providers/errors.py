@@ -42,5 +42,10 @@ class AuthError(ProviderError):
     pass
 
 
+class ReconnectRequired(AuthError):
+    """Only a person can restore access: an OAuth grant was revoked, expired or never
+    made (zevvy's device flow). The message says how to connect again."""
+
+
 class NotSupported(ProviderError):
     """The platform has no API for this operation (e.g. updating a device)."""

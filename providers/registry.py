@@ -71,6 +71,19 @@ PLATFORMS = {
         sandbox_urls="providers.spark.sandbox.urls",
         sandbox_options={"token_url": "{sandbox}/identity/connect/token"},
     ),
+    "zevvy": Platform(
+        name="zevvy",
+        label="zevvy",
+        sandbox_path="/sandbox/zevvy/api",
+        sync_module="providers.zevvy.sync",
+        sandbox_urls="providers.zevvy.sandbox.urls",
+        sandbox_options={
+            "token_url": "{sandbox}/auth/realms/zevvy/protocol/openid-connect/token",
+            "device_authorization_url": (
+                "{sandbox}/auth/realms/zevvy/protocol/openid-connect/auth/device"
+            ),
+        },
+    ),
 }
 KNOWN = ("zaehlerfreunde", "smartme", "climkit", "spark", "zevvy")
 

@@ -89,6 +89,27 @@ def Sandbox(base: str) -> SandboxControl:  # noqa: N802 - reads like the class i
     return SandboxControl(base, "zaehlerfreunde")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "platforms(*names): the platforms enabled for the test and its worker processes "
+        "(default: every platform but zevvy)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def enabled_platforms(request, settings) -> list[str]:
+    """zevvy takes every device but reaches nothing until a person has approved its
+    access, so a test that is not about zevvy would only see its rows wait (and count
+    them): tests about zevvy enable it with @pytest.mark.platforms("zevvy", ...)."""
+    marker = request.node.get_closest_marker("platforms")
+    if marker:
+        settings.PROVIDERS = list(marker.args)
+    else:
+        settings.PROVIDERS = [name for name in settings.ALL_PROVIDERS if name != "zevvy"]
+    return settings.PROVIDERS
+
+
 @pytest.fixture
 def portal(settings, live_server):
     """The portal's settings pointed at the live server's sandbox."""
@@ -173,6 +194,7 @@ def worker_env(portal, live_server) -> dict:
         SANDBOX_BASE_URL=live_server.url,
         DJANGO_SETTINGS_MODULE="portal.settings",
         VAR_DIR=str(django_settings.VAR_DIR),
+        PROVIDERS=",".join(django_settings.PROVIDERS),
     )
     return env
 

@@ -370,7 +370,7 @@ def test_coverage_names_every_platform_that_takes_a_model(settings):
     settings.PROVIDERS = ["zaehlerfreunde", "spark", "zevvy"]
     assert [(t.label, t.status) for t in coverage.takers(Device)] == [
         ("Zählerfreunde", "enabled"),
-        ("zevvy", "unavailable"),
+        ("zevvy", "enabled"),
     ]
     assert [t.name for t in coverage.takers(TenantUser)] == ["spark"]
 

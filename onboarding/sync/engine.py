@@ -28,6 +28,7 @@ from providers.errors import (
     NotFoundError,
     NotSupported,
     PermanentError,
+    ReconnectRequired,
     TransientError,
 )
 
@@ -438,6 +439,8 @@ class _Attempt:
             f"{label} refused our credentials ({exc.message}). Check its client id and "
             "secret, then run `manage.py check_providers` to reconnect; syncing resumes."
         )
+        if isinstance(exc, ReconnectRequired):  # a person must authorize us again
+            message = exc.message[:1].upper() + exc.message[1:] + "; syncing resumes then."
         ProviderConnection.objects.update_or_create(
             provider=self.record.provider,
             defaults={

@@ -130,3 +130,31 @@ class ProviderConnection(models.Model):
 
     def __str__(self):
         return f"{self.provider}: {self.status}"
+
+
+class DeviceAuthorization(models.Model):
+    """A device login (OAuth device flow, zevvy) a person started and has not finished,
+    or how the last one ended. The device code is the secret half: encrypted at rest,
+    shown nowhere, cleared once the login is settled."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        CONNECTED = "connected", "Connected"
+        FAILED = "failed", "Failed"
+
+    provider = models.CharField(max_length=30, unique=True)
+    device_code = EncryptedTextField(blank=True)
+    user_code = models.CharField(max_length=32)
+    verification_uri = models.URLField(max_length=500)
+    verification_uri_complete = models.URLField(max_length=1000, blank=True)
+    interval = models.FloatField(help_text="Seconds between polls, as the server asks.")
+    expires_at = models.DateTimeField()
+    next_poll_at = models.DateTimeField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    message = models.TextField(blank=True)
+    started_by = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.provider} device login: {self.outcome}"
