@@ -7,34 +7,32 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-# zevvy's client, sandbox and connect service come with its own branch: until they are
-# on main this file is skipped (it passed against main + p-zevvy merged).
-pytest.importorskip("providers.zevvy.client", reason="zevvy not merged yet")
+from onboarding import connect
+from onboarding.catalogue import links
+from onboarding.models import ApiCall, CatalogueEntry, Device
+from providers.smartme import realtime
+from providers.smartme.realtime import DeviceData
+from providers.zevvy.sandbox import models as zv
+from readings.models import Forwarding, Reading
 
-from providers.zevvy.sandbox import models as zv  # noqa: E402
+from .conftest import wait_until
+from .factories import building, device, unit
+from .zevvy_helpers import ZevvySandbox, decide_on_page
 
-from onboarding import connect  # noqa: E402
-from onboarding.catalogue import links  # noqa: E402
-from onboarding.models import ApiCall, CatalogueEntry, Device  # noqa: E402
-from providers.smartme import realtime  # noqa: E402
-from providers.smartme.realtime import DeviceData  # noqa: E402
-from readings.models import Forwarding, Reading  # noqa: E402
-
-from .conftest import wait_until  # noqa: E402
-from .factories import building, device, unit  # noqa: E402
-from .zevvy_helpers import ZevvySandbox, decide_on_page  # noqa: E402
-
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+# zevvy alone: a device needs no Zählerfreunde space first.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.platforms("zevvy"),
+]
 SECRET = "zevvy-forwarding-secret"
 State = Forwarding.State
 START = datetime(2025, 10, 1, tzinfo=UTC)
 CODES = ("1-0:1.8.0*255", "1-0:2.8.0*255", "1-0:1.7.0*255")
-ONLY_ZEVVY = {"PROVIDERS": "zevvy"}
 
 
 @pytest.fixture
 def zevvy(portal, live_server) -> ZevvySandbox:
-    portal.PROVIDERS = ["zevvy"]  # zevvy alone: a device needs no Zählerfreunde space
     portal.SMARTME_WEBHOOK_SECRET = SECRET
     sandbox = ZevvySandbox(live_server.url)
     sandbox.device_flow(interval=1)
@@ -96,7 +94,7 @@ def caught_up(meter: Device):
 
 
 def test_by_reference_to_the_device_the_outbox_created(zevvy, deliver, start_worker):
-    start_worker(READINGS_FORWARD_BATCH=4, **ONLY_ZEVVY)
+    start_worker(READINGS_FORWARD_BATCH=4)
     meter, remote = linked_meter("Zähler R", "CH-R-1")
     wait_until(
         lambda: meter.sync_records.filter(provider="zevvy", state="synced").exists(),
@@ -118,7 +116,7 @@ def test_by_reference_to_the_device_the_outbox_created(zevvy, deliver, start_wor
 
 
 def test_by_name_creates_device_and_registers_there(zevvy, deliver, start_worker):
-    start_worker(**ONLY_ZEVVY)
+    start_worker()
     meter, remote = linked_meter("Zähler N", "CH-N-1")
     Forwarding.objects.create(device=meter, destination="zevvy", addressing="name")
 
@@ -135,7 +133,7 @@ def test_by_name_creates_device_and_registers_there(zevvy, deliver, start_worker
 def test_a_lost_answer_is_resent_and_zevvy_keeps_each_measurement_once(
     zevvy, deliver, start_worker
 ):
-    start_worker(READINGS_FORWARD_BATCH=6, **ONLY_ZEVVY)
+    start_worker(READINGS_FORWARD_BATCH=6)
     meter, remote = linked_meter("Zähler T", "CH-T-1")
     wait_until(
         lambda: meter.sync_records.filter(provider="zevvy", state="synced").exists(),
