@@ -11,6 +11,7 @@ tabs) never ask the server faster than the interval it set.
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from providers import registry
@@ -137,7 +138,7 @@ def resume(provider: str) -> int:
             provider=provider, state=SyncRecord.State.PENDING, claim_token__isnull=True
         )
         ids = list(rows.values_list("pk", flat=True))
-        SyncRecord.objects.filter(pk__in=ids).update(not_before=timezone.now(), queued_at=None)
+        SyncRecord.objects.filter(pk__in=ids).update(not_before=Now(), queued_at=None)
         transaction.on_commit(lambda: outbox.enqueue(ids))
     return len(ids)
 

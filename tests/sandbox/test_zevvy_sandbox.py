@@ -197,7 +197,7 @@ def test_verification_page_needs_a_login_and_csrf(zevvy, live_server, admin_user
     answer = authorize(zevvy)
     page = f"{zevvy.realm}/device"
     anonymous = requests.get(page, headers={"Accept": "text/html"}, timeout=10)
-    assert anonymous.url.startswith(f"{live_server.url}/admin/login/")  # sent to log in
+    assert "login/?next=/sandbox/zevvy/" in anonymous.url  # sent to log in
     assert requests.post(page, data={"user_code": "X"}, timeout=10).status_code == 403
 
     staff = requests.Session()

@@ -1,11 +1,10 @@
 """Authenticate with each enabled platform and make one harmless call."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from onboarding.connect import resume
 from onboarding.diagnose import what_to_fix
-from onboarding.sync import outbox
-from onboarding.sync.models import ProviderConnection, SyncRecord
+from onboarding.sync.models import ProviderConnection
 from providers import registry
 from providers.checks import sandbox_refusal
 from providers.errors import ProviderError
@@ -50,23 +49,9 @@ class Command(BaseCommand):
             # One sentence: which platform, what went wrong, what to fix.
             self.stdout.write(f"{registry.label(name)}: FAILED: {what_to_fix(name, exc)}")
             return False
-        resumed = self._resume(name) if was_disconnected else 0
+        resumed = resume(name) if was_disconnected else 0
         self.stdout.write(
             f"{registry.label(name)}: OK ({where}{connection.base_url})"
             + (f"; {resumed} waiting rows resume" if resumed else "")
         )
         return True
-
-    def _resume(self, name: str) -> int:
-        """Credentials work again: the rows paused by the refusal go now."""
-        ProviderConnection.objects.filter(provider=name).update(
-            status=ProviderConnection.Status.CONNECTED, status_message=""
-        )
-        ids = list(
-            SyncRecord.objects.filter(
-                provider=name, state=SyncRecord.State.PENDING, claim_token__isnull=True
-            ).values_list("pk", flat=True)
-        )
-        SyncRecord.objects.filter(pk__in=ids).update(not_before=timezone.now(), queued_at=None)
-        outbox.enqueue(ids)
-        return len(ids)
