@@ -243,11 +243,7 @@ def test_readings_wait_for_a_new_external_id_to_reach_zaehlerfreunde(
     """Readings go by external id: sent under a new one before the platform has it, they
     would be refused. The forwarding waits for the device's change instead."""
     start_worker()
-    # (Its MeLo and serial number set: main's device update sends null for empty ones,
-    # which the Zählerfreunde sandbox now refuses; not this test's subject.)
-    meter, remote = synced_meter(
-        external_id="CH-OLD", metering_location_id="DE000111", serial_number="SN-1"
-    )
+    meter, remote = synced_meter(external_id="CH-OLD")
     Forwarding.objects.create(device=meter, destination="zaehlerfreunde")
     sandbox.fault("error", count=3, status=503, path="/details")  # the change is slow to go
 
