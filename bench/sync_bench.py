@@ -427,8 +427,10 @@ def engine_workers(
 
     # Correct as well as fast: every device once remotely, one call each, all synced.
     state = sandbox.state()
-    remote = [d for d in state["devices"] if d["externalDeviceId"].startswith(f"w{concurrency}-")]
-    externals = {d["externalDeviceId"] for d in remote}
+    # The control side's picture lists a device's keys as `externalDeviceIds`.
+    keys = [(d, (d.get("externalDeviceIds") or [""])[0]) for d in state["devices"]]
+    remote = [d for d, key in keys if key.startswith(f"w{concurrency}-")]
+    externals = {key for _, key in keys if key.startswith(f"w{concurrency}-")}
     creates = state["requests"].get("POST /spaces/{spaceId}/devices", 0)
     calls = ApiCall.objects.filter(content_type=device_type).count()
     retried = rows.exclude(attempts=0).count() + rows.exclude(last_error="").count()

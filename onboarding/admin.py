@@ -1071,4 +1071,5 @@ class ProviderConnectionAdmin(ReadOnlyAdmin):
         panels = []
         if request.user.has_perm(connect_admin.PERMISSION) and "zevvy" in registry.PLATFORMS:
             panels.append(connect_admin.panel_context(request, "zevvy"))
-        return super().changelist_view(request, {**(extra_context or {}), "connect_panels": panels})
+        context = {"connect_panels": panels, "platforms": connect_admin.platform_sentences()}
+        return super().changelist_view(request, {**(extra_context or {}), **context})

@@ -49,6 +49,30 @@ def connection_sentence(provider: str, connection: ProviderConnection | None) ->
     return f"Connected: {label} accepts the portal's access, renewed by itself."
 
 
+def platform_sentences() -> list[dict]:
+    """Every enabled platform's connection, and what to do about it, in one sentence."""
+    rows = {c.provider: c for c in ProviderConnection.objects.defer("access_token")}
+    result = []
+    for name in registry.enabled():
+        connection, label = rows.get(name), registry.label(name)
+        where = "its sandbox" if registry.connection(name).is_sandbox else "the real platform"
+        if name == "zevvy":
+            sentence = connection_sentence(name, connection)
+        elif connection is not None and connection.status == ProviderConnection.Status.DISCONNECTED:
+            sentence = connection.status_message or (
+                f"{label} refused our credentials: fix them, then run check_providers."
+            )
+        elif connection is None:
+            sentence = (
+                f"Not used yet ({where}): the first sync logs in; run check_providers to "
+                "test the credentials now."
+            )
+        else:
+            sentence = f"Connected to {where}; nothing to do."
+        result.append({"label": label, "sentence": sentence})
+    return result
+
+
 def panel_context(request, provider: str) -> dict:
     login = connect.current(provider)
     connection = (

@@ -514,3 +514,16 @@ def test_units_link_and_building_picker(admin_client):
     )
     assert picker.status_code == 200
     assert [r["id"] for r in picker.json()["results"]] == [str(house.pk)]
+
+
+def test_the_connections_page_says_each_platforms_state_and_what_to_do(admin_client):
+    from onboarding.models import ProviderConnection
+
+    ProviderConnection.objects.create(
+        provider="spark",
+        status=ProviderConnection.Status.DISCONNECTED,
+        status_message="Spark refused our credentials (invalid_client). Check SPARK_CLIENT_ID.",
+    )
+    page = admin_client.get("/admin/onboarding/providerconnection/").content.decode()
+    assert "Spark refused our credentials (invalid_client). Check SPARK_CLIENT_ID." in page
+    assert "Zählerfreunde" in page and "Not used yet (its sandbox)" in page

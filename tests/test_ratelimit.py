@@ -76,8 +76,9 @@ def test_a_caller_waiting_too_long_gets_a_transient_error_at_once(climkit, token
     started = time.monotonic()
     with pytest.raises(TransientError) as waited:
         client.all_installations()
-    # Its turn is ~1 s away, beyond the 0.3 s allowed: it says so now instead of waiting.
-    assert time.monotonic() - started < 0.3
+    # Its turn is ~1 s away, beyond the 0.3 s allowed: it says so now instead of waiting
+    # for it (well under the second it would otherwise wait, even on a busy machine).
+    assert time.monotonic() - started < 0.8
     assert waited.value.status == 429 and 0.5 < waited.value.retry_after <= 1.1
     assert not waited.value.request_may_have_arrived and "no turn within 0.3 s" in str(waited.value)
     assert climkit.requests_to("GET /all_installations") == 0  # nothing was sent

@@ -205,8 +205,10 @@ def connect_url(name: str) -> str:
     """Where staff connect a platform whose access a person grants (zevvy), if here."""
     from django.urls import NoReverseMatch, reverse
 
+    if name != "zevvy":  # the only platform a person connects (OAuth device flow)
+        return ""
     try:
-        return reverse("pages:connect", args=[name])
+        return reverse("admin:onboarding_connect_status", args=[name])
     except NoReverseMatch:
         return ""
 

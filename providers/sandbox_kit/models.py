@@ -75,3 +75,18 @@ class RequestCount(models.Model):
                 cls.objects.create(platform=platform, endpoint=endpoint, count=1)
         except IntegrityError:  # another process created it just now
             rows.update(count=F("count") + 1)
+
+
+class HashedToken(models.Model):
+    """An access token a sandbox issued. Only its hash is kept: the state dump and the
+    trainer page must not leak tokens. Each sandbox has its own concrete table."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"token {self.token_hash[:8]}… until {self.expires_at}"

@@ -15,7 +15,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.utils import timezone
+
+from providers.sandbox_kit import tokens
 
 from .models import AccessToken
 
@@ -28,10 +29,6 @@ def _b64(data: bytes) -> str:
 
 def _key() -> bytes:
     return hashlib.sha256(f"climkit-sandbox:{settings.SECRET_KEY}".encode()).digest()
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def credentials_ok(username: str, password: str) -> bool:
@@ -57,7 +54,7 @@ def issue_token(username: str) -> tuple[str, datetime]:
     )
     signature = hmac.new(_key(), signing_input.encode(), hashlib.sha256).digest()
     token = f"{signing_input}.{_b64(signature)}"
-    AccessToken.objects.create(token_hash=_hash(token), username=username, expires_at=expires_at)
+    tokens.store_token(AccessToken, token, expires_at, username=username)
     return token, expires_at
 
 
@@ -76,14 +73,10 @@ def token_problem(request) -> str | None:
     expected = _b64(hmac.new(_key(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
     if not secrets.compare_digest(expected.encode(), parts[2].encode()):
         return "Signature verification failed"
-    row = AccessToken.objects.filter(token_hash=_hash(token)).only("expires_at").first()
-    if row is None:
-        return "Token has been revoked"
-    if row.expires_at <= timezone.now():
-        return "Token has expired"
-    return None
+    return tokens.token_refusal(
+        AccessToken, token, unknown="Token has been revoked", expired="Token has expired"
+    )
 
 
 def expire_all() -> int:
-    now = timezone.now()
-    return AccessToken.objects.filter(expires_at__gt=now).update(expires_at=now)
+    return tokens.expire_all(AccessToken)

@@ -15,17 +15,16 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from providers.sandbox_kit import faults
+from providers.sandbox_kit import tokens
 from providers.sandbox_kit.control import (
     bad,
     control_access,
     control_urls,
     json_body,
-    request_counts,
 )
+from providers.sandbox_kit.panel import control_panel
 
 from . import auth, throttle
 from .account import ensure_seeded, object_id, seed
@@ -51,7 +50,7 @@ def _state(request) -> dict:
             "sites": len(sites),
             "meters": Meter.objects.count(),
             "sensors": Sensor.objects.count(),
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
             "tokens_issued": AccessToken.objects.count(),
         },
         "sites": [_site_state(s) for s in sites],
@@ -187,14 +186,16 @@ def index(request):
         "climkit_sandbox/index.html",
         {
             "sites": Site.objects.prefetch_related("meters", "sensors"),
-            "faults": faults.pending(PLATFORM),
-            "requests": request_counts(PLATFORM),
-            "latency_ms": faults.current_latency_ms(PLATFORM),
+            "panel": control_panel(
+                PLATFORM,
+                base_url=root + "api/v1",
+                control_url=root + "_sandbox",
+                extra_controls="meters, rate_limit",
+                spared="/auth",
+            ),
             "interval": throttle.interval(),
             "arrivals": arrivals,
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
-            "base_url": root + "api/v1",
-            "control_url": root + "_sandbox",
+            "tokens_valid": tokens.valid_count(AccessToken),
             "username": settings.SANDBOX_CLIENT_ID,
         },
     )

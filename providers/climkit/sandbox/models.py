@@ -7,6 +7,8 @@ Time series are not stored: series.py computes them for any range.
 
 from django.db import models
 
+from providers.sandbox_kit.models import HashedToken
+
 
 class Site(models.Model):
     # The platform's ids are MongoDB ObjectIds: 24 hex digits.
@@ -63,15 +65,8 @@ class Sensor(models.Model):
         return f"{self.name} ({self.object_id})"
 
 
-class AccessToken(models.Model):
-    # Only a hash: the state dump and the trainer page must not leak tokens.
-    token_hash = models.CharField(max_length=64, unique=True)
-    username = models.CharField(max_length=200)
-    issued_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-
-    def __str__(self):
-        return f"token {self.token_hash[:8]}… until {self.expires_at}"
+class AccessToken(HashedToken):
+    username = models.CharField(max_length=200)  # the JWT's subject
 
 
 class RateLimit(models.Model):

@@ -9,12 +9,12 @@
 
 import base64
 import binascii
-import hashlib
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
+
+from providers.sandbox_kit import tokens
 
 from .models import AccessToken
 
@@ -24,10 +24,6 @@ DENIED = "Authorization has been denied for this request."  # ASP.NET Web API's 
 
 def _same(given: str, expected: str) -> bool:
     return secrets.compare_digest(given.encode(), expected.encode())
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def client_ok(client_id: str, client_secret: str) -> bool:
@@ -50,9 +46,7 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
 
 
 def issue_token() -> str:
-    token = secrets.token_urlsafe(32)
-    AccessToken.objects.create(token_hash=_hash(token), expires_at=timezone.now() + TOKEN_LIFETIME)
-    return token
+    return tokens.issue_token(AccessToken, TOKEN_LIFETIME)
 
 
 def problem(request) -> str | None:
@@ -66,15 +60,11 @@ def problem(request) -> str | None:
     if scheme == "apikey":
         return None if value and _same(value, settings.SANDBOX_SMARTME_API_KEY) else DENIED
     if scheme == "bearer":
-        row = AccessToken.objects.filter(token_hash=_hash(value)).only("expires_at").first()
-        if row is None:
-            return DENIED
-        if row.expires_at <= timezone.now():
-            return "The access token expired."
-        return None
+        return tokens.token_refusal(
+            AccessToken, value, unknown=DENIED, expired="The access token expired."
+        )
     return DENIED
 
 
 def expire_all() -> int:
-    now = timezone.now()
-    return AccessToken.objects.filter(expires_at__gt=now).update(expires_at=now)
+    return tokens.expire_all(AccessToken)

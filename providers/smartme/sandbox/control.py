@@ -21,14 +21,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from providers.sandbox_kit import faults
+from providers.sandbox_kit import tokens
 from providers.sandbox_kit.control import (
     bad,
     control_access,
     control_urls,
     json_body,
-    request_counts,
 )
+from providers.sandbox_kit.panel import control_panel
 
 from ..values import ENERGY_TYPES, MBUS_GATEWAY, parse_value_date
 from . import auth, seed
@@ -47,7 +47,7 @@ def _state(request) -> dict:
         "counts": {
             "devices": len(devices),
             "gateways": len(gateways),
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
         },
         "devices": [
             {**device_json(d), "GatewayId": str(d.gateway.uuid) if d.gateway_id else None}
@@ -213,12 +213,14 @@ def index(request):
         "smartme_sandbox/index.html",
         {
             "rows": rows,
-            "faults": faults.pending(PLATFORM),
-            "requests": request_counts(PLATFORM),
-            "latency_ms": faults.current_latency_ms(PLATFORM),
-            "base_url": root,
-            "control_url": root + "/_sandbox",
+            "panel": control_panel(
+                PLATFORM,
+                base_url=root,
+                control_url=root + "/_sandbox",
+                extra_controls="devices (POST to add, PATCH/DELETE devices/<Id>)",
+                stands_for="https://api.smart-me.com",
+            ),
             "client_id": settings.SANDBOX_CLIENT_ID,
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
         },
     )

@@ -3,6 +3,8 @@ models. In the database, because several server processes may serve the sandbox.
 
 from django.db import models
 
+from providers.sandbox_kit.models import HashedToken
+
 
 class Device(models.Model):
     """A device of the account, an M-Bus gateway, or a meter behind one."""
@@ -34,11 +36,12 @@ class Device(models.Model):
         return f"{self.name} ({self.uuid})"
 
 
-class AccessToken(models.Model):
+class AccessToken(HashedToken):
     """An OAuth access token the sandbox issued; only its hash is kept."""
 
-    token_hash = models.CharField(max_length=64, unique=True)
-    expires_at = models.DateTimeField()
+    # smart-me's table was made without an issue time; dropping the inherited field
+    # keeps it as it is (no migration).
+    issued_at = None
 
     def __str__(self):
         return f"token until {self.expires_at:%Y-%m-%d %H:%M:%S}"

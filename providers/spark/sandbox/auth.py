@@ -5,23 +5,19 @@ Tokens last 30 minutes (the guide). Only their hashes are stored.
 
 import base64
 import binascii
-import hashlib
 import secrets
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.utils import timezone
+
+from providers.sandbox_kit import tokens
 
 from .models import AccessToken
 
 TOKEN_LIFETIME = timedelta(minutes=30)
 # The guide's curl sends no scope. A client that asks for one may ask for this one.
 SCOPES = {"energy-coordination"}
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def credentials_ok(client_id: str, client_secret: str) -> bool:
@@ -47,9 +43,7 @@ def basic_credentials(request) -> tuple[str, str] | None:
 
 
 def issue_token() -> str:
-    token = secrets.token_urlsafe(32)
-    AccessToken.objects.create(token_hash=_hash(token), expires_at=timezone.now() + TOKEN_LIFETIME)
-    return token
+    return tokens.issue_token(AccessToken, TOKEN_LIFETIME)
 
 
 def token_problem(request) -> str | None:
@@ -57,14 +51,13 @@ def token_problem(request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return "Missing bearer token."
-    row = AccessToken.objects.filter(token_hash=_hash(token.strip())).only("expires_at").first()
-    if row is None:
-        return "The access token is invalid."
-    if row.expires_at <= timezone.now():
-        return "The access token expired; request a new one from the identity server."
-    return None
+    return tokens.token_refusal(
+        AccessToken,
+        token.strip(),
+        unknown="The access token is invalid.",
+        expired="The access token expired; request a new one from the identity server.",
+    )
 
 
 def expire_all() -> int:
-    now = timezone.now()
-    return AccessToken.objects.filter(expires_at__gt=now).update(expires_at=now)
+    return tokens.expire_all(AccessToken)

@@ -7,11 +7,11 @@ their meters, vehicles and resources, webhooks and their deliveries, reports.
 
 from django.conf import settings
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from providers.sandbox_kit import faults
-from providers.sandbox_kit.control import control_access, control_urls, request_counts
+from providers.sandbox_kit import tokens
+from providers.sandbox_kit.control import control_access, control_urls
+from providers.sandbox_kit.panel import control_panel
 
 from . import auth
 from .models import AccessToken, Delivery, Meter, Report, Resource, User, Webhook
@@ -46,7 +46,7 @@ def _state(request) -> dict:
             "webhooks": Webhook.objects.count(),
             "deliveries": Delivery.objects.count(),
             "reports": Report.objects.count(),
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
         },
         "users": users,
         "webhooks": [webhook_json(w) for w in Webhook.objects.all()],
@@ -76,14 +76,12 @@ def index(request):
         request,
         "spark_sandbox/index.html",
         {
-            "api_url": f"{mount}/{API_PATH}",
+            "panel": control_panel(
+                PLATFORM, base_url=f"{mount}/{API_PATH}", control_url=f"{mount}/_sandbox"
+            ),
             "token_url": f"{mount}/{TOKEN_PATH}",
-            "control_url": f"{mount}/_sandbox",
             "client_id": settings.SANDBOX_CLIENT_ID,
             "token_minutes": int(auth.TOKEN_LIFETIME.total_seconds() // 60),
-            "latency_ms": faults.current_latency_ms(PLATFORM),
-            "faults": faults.pending(PLATFORM),
-            "requests": sorted(request_counts(PLATFORM).items()),
             "users": users_with_holdings(),
             "webhooks": [webhook_json(w) for w in Webhook.objects.all()],
             "deliveries": [

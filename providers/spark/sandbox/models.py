@@ -9,6 +9,8 @@ import uuid
 
 from django.db import models
 
+from providers.sandbox_kit.models import HashedToken
+
 
 class User(models.Model):
     # Integer pk keeps the creation order stable for paging; the API shows `user_id`.
@@ -121,11 +123,5 @@ class Report(models.Model):
         return f"report {self.name or self.report_id}"
 
 
-class AccessToken(models.Model):
-    # Only a hash: the state dump and the trainer page must not leak tokens.
-    token_hash = models.CharField(max_length=64, unique=True)
-    issued_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-
-    def __str__(self):
-        return f"token {self.token_hash[:8]}… until {self.expires_at}"
+class AccessToken(HashedToken):
+    pass

@@ -8,41 +8,15 @@
   RFC 6749 §5.2 JSON: `{"error": "invalid_client", "error_description": "..."}`.
 """
 
-import json
-
 from django.http import HttpResponse, JsonResponse
 
-from providers.sandbox_kit.endpoint import Answer
-
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    415: "Unsupported Media Type",
-    429: "Too Many Requests",
-    500: "An error occurred while processing your request.",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
+from providers.sandbox_kit import problems
 
 
 def problem(status: int, detail: str | None = None, *, title: str | None = None, errors=None):
-    body = {
-        "type": f"https://tools.ietf.org/html/rfc9110#section-15.{5 if status < 500 else 6}",
-        "title": title or _TITLES.get(status, "Error"),
-        "status": status,
-    }
-    if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = errors
-    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+    # Spark's `type` links the status's section of RFC 9110 (client or server errors).
+    section = f"https://tools.ietf.org/html/rfc9110#section-15.{5 if status < 500 else 6}"
+    return problems.problem_details(status, type=section, title=title, detail=detail, errors=errors)
 
 
 def api_error(status: int, detail: str) -> HttpResponse:
@@ -51,7 +25,7 @@ def api_error(status: int, detail: str) -> HttpResponse:
 
 
 def validation_problem(errors: dict[str, list[str]]):
-    return problem(400, title="One or more validation errors occurred.", errors=errors)
+    return problem(400, title=problems.VALIDATION_TITLE, errors=errors)
 
 
 def not_found(what: str, ident) -> JsonResponse:
@@ -93,16 +67,9 @@ def oauth_refusal(code: str, description: str, *, status: int = 400) -> HttpResp
 
 def parse_json(request, *, required: bool = True):
     """The request's JSON body, or answer at once with the 400/415 ASP.NET would give."""
-    content_type = request.content_type or ""
-    if content_type and not (content_type == "application/json" or content_type.endswith("+json")):
-        raise Answer(problem(415, f"Content type '{content_type}' is not supported; send JSON."))
-    if not request.body:
-        if not required:
-            return {}
-        raise Answer(validation_problem({"": ["A non-empty request body is required."]}))
-    try:
-        return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Answer(
-            validation_problem({"$": [f"The JSON value could not be parsed: {exc}"]})
-        ) from exc
+    return problems.parse_json(
+        request,
+        problem=problem,
+        unsupported_detail="Content type '{content_type}' is not supported; send JSON.",
+        required=required,
+    )

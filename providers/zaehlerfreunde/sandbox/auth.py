@@ -1,19 +1,15 @@
 """Client-credentials tokens: issued by `POST /auth/token`, valid one day (the guide)."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
+
+from providers.sandbox_kit import tokens
 
 from .models import AccessToken
 
 TOKEN_LIFETIME = timedelta(days=1)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def credentials_ok(client_id: str, client_secret: str) -> bool:
@@ -26,9 +22,7 @@ def credentials_ok(client_id: str, client_secret: str) -> bool:
 
 
 def issue_token() -> str:
-    token = secrets.token_urlsafe(32)
-    AccessToken.objects.create(token_hash=_hash(token), expires_at=timezone.now() + TOKEN_LIFETIME)
-    return token
+    return tokens.issue_token(AccessToken, TOKEN_LIFETIME)
 
 
 def bearer_token(request) -> str | None:
@@ -44,15 +38,13 @@ def token_problem(request) -> str | None:
     token = bearer_token(request)
     if token is None:
         return "Missing bearer token."
-    row = AccessToken.objects.filter(token_hash=_hash(token)).only("expires_at").first()
-    if row is None:
-        return "The access token is invalid."
-    if row.expires_at <= timezone.now():
-        return "The access token expired; request a new one at /auth/token."
-    return None
+    return tokens.token_refusal(
+        AccessToken,
+        token,
+        unknown="The access token is invalid.",
+        expired="The access token expired; request a new one at /auth/token.",
+    )
 
 
 def expire_all() -> int:
-    return AccessToken.objects.filter(expires_at__gt=timezone.now()).update(
-        expires_at=timezone.now()
-    )
+    return tokens.expire_all(AccessToken)

@@ -11,17 +11,16 @@ from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from providers.sandbox_kit import faults
+from providers.sandbox_kit import tokens
 from providers.sandbox_kit.control import (
     bad,
     control_access,
     control_urls,
     json_body,
-    request_counts,
 )
+from providers.sandbox_kit.panel import control_panel
 
 from . import auth, glitches, invites, roles, validation
 from .api import PLATFORM
@@ -64,7 +63,7 @@ def _state(request) -> dict:
             "readings": Reading.objects.count(),
             "users": len(users),
             "space_users": len(members),
-            "tokens_valid": AccessToken.objects.filter(expires_at__gt=timezone.now()).count(),
+            "tokens_valid": tokens.valid_count(AccessToken),
         },
         "spaces": [space_json(s) for s in spaces],
         "devices": [device_state_json(d) for d in devices],
@@ -183,13 +182,15 @@ def index(request):
             "rows": rows,
             "unlinked_devices": Device.objects.filter(links__isnull=True),
             "emails": SentEmail.objects.select_related("invite").order_by("-pk"),
-            "faults": faults.pending(PLATFORM),
+            "panel": control_panel(
+                PLATFORM,
+                base_url=root + "partner",
+                control_url=root + "_sandbox",
+                extra_controls="glitches, emails, invites/<token>/accept",
+                spared="/auth/token",
+            ),
             "glitches": glitches.pending(),
             "access_roles": roles.ensure_seeded(),
-            "requests": request_counts(PLATFORM),
-            "latency_ms": faults.current_latency_ms(PLATFORM),
-            "base_url": root + "partner",
-            "control_url": root + "_sandbox",
             "client_id": settings.SANDBOX_CLIENT_ID,
             "readings_count": Reading.objects.count(),
         },

@@ -23,6 +23,8 @@ import uuid
 
 from django.db import models
 
+from providers.sandbox_kit.models import HashedToken
+
 
 class Space(models.Model):
     # Integer pk keeps the creation order stable for paging; the API only shows `uuid`.
@@ -206,14 +208,8 @@ class SentEmail(models.Model):
         return f"{self.to}: {self.subject}"
 
 
-class AccessToken(models.Model):
-    # Only a hash is stored: the state dump and the trainer page must not leak tokens.
-    token_hash = models.CharField(max_length=64, unique=True)
-    issued_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-
-    def __str__(self):
-        return f"token {self.token_hash[:8]}… until {self.expires_at}"
+class AccessToken(HashedToken):
+    pass
 
 
 class Glitch(models.Model):
