@@ -26,6 +26,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from providers import coverage, registry
+from readings.admin import DeviceReadingsMixin
 
 from . import connect_admin, services
 from .catalogue import admin as catalogue_admin  # noqa: F401 (registers the catalogue)
@@ -598,7 +599,7 @@ class SpaceAdmin(SyncedAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(SyncedAdmin):
+class DeviceAdmin(DeviceReadingsMixin, SyncedAdmin):
     list_display = (
         "name",
         "sync_summary",
