@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/climkit_budget.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/webhook_ingest.py
 
 clean:
 	rm -rf var/broker var/test

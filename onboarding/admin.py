@@ -25,7 +25,9 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from climkit_pull.device_admin import DeviceClimkitPullMixin
 from providers import coverage, registry
+from readings.admin import DeviceReadingsMixin
 from spark_events.vehicle_admin import VehicleChargeReportsMixin
 
 from . import connect_admin, services
@@ -599,7 +601,7 @@ class SpaceAdmin(SyncedAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(SyncedAdmin):
+class DeviceAdmin(DeviceClimkitPullMixin, DeviceReadingsMixin, SyncedAdmin):
     list_display = (
         "name",
         "sync_summary",

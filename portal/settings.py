@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "onboarding",
+    "readings",
     "spark_events",
     "climkit_pull",
     # Sandboxes' tables exist everywhere (migrations stay linear); whether their URLs
@@ -182,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "onboarding.catalogue.tasks.refresh_catalogues",
         "schedule": timedelta(minutes=env.float("CATALOGUE_REFRESH_MINUTES", default=15.0)),
     },
+    "forward-readings": {
+        "task": "readings.tasks.sweep",
+        "schedule": env.float("READINGS_SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
     "prune-api-calls": {
         "task": "onboarding.sync.tasks.prune_api_calls",
         "schedule": timedelta(hours=6),
@@ -255,6 +260,28 @@ API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
 
 # `import_building` refuses larger files (about 20,000 units a file at 5 MB).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+
+# --- Meter readings (readings/) -------------------------------------------------------
+# smart-me's real-time webhook is POST /webhooks/smartme/<secret>/; empty = switched off
+# (every request is a 404). Embedded mode makes one up under var/ (`smartme-webhook-secret`).
+SMARTME_WEBHOOK_SECRET = env.str(
+    "SMARTME_WEBHOOK_SECRET", default=_dev_secret("smartme-webhook-secret") if DEBUG else ""
+)
+# A delivery of 100 devices x 3 values is about 9 kB; larger bodies are refused (400).
+SMARTME_WEBHOOK_MAX_BYTES = env.int("SMARTME_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Where a DateTime of kind LOCAL was measured (the guide is silent; smart-me is Swiss).
+SMARTME_WEBHOOK_LOCAL_TIME_ZONE = env.str(
+    "SMARTME_WEBHOOK_LOCAL_TIME_ZONE", default="Europe/Zurich"
+)
+# A reading further ahead of our clock than this is refused as implausible (400).
+SMARTME_WEBHOOK_MAX_FUTURE_SECONDS = env.int("SMARTME_WEBHOOK_MAX_FUTURE_SECONDS", default=86400)
+# Readings per forwarded batch (one POST to Zählerfreunde, one per OBIS code to zevvy).
+READINGS_FORWARD_BATCH = env.int("READINGS_FORWARD_BATCH", default=500)
+# A forwarding run sends batches for at most this long, then lets other devices go first.
+READINGS_FORWARD_RUN_SECONDS = env.float("READINGS_FORWARD_RUN_SECONDS", default=20.0)
+# How OBIS codes go to Zählerfreunde: "short" (C.D.E, "1.8.0", as its guide's example)
+# or "full" (A-B:C.D.E*F, "1-0:1.8.0*255"; its spec's pattern accepts both).
+ZAEHLERFREUNDE_OBIS_FORMAT = env.str("ZAEHLERFREUNDE_OBIS_FORMAT", default="short")
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("webhooks/spark/", include("spark_events.urls")),
+    path("webhooks/", include("readings.urls")),
 ]
 
 # A 403 says why, in place when it answers a fragment (onboarding/views/errors.py).

@@ -214,3 +214,19 @@ def test_an_invite_without_answer_is_found_once_the_tenant_accepted(sandbox, por
     assert done.state == State.SYNCED and done.remote_id.startswith("user:")
     assert invite.status == invite.Status.ACCEPTED
     assert sandbox.count("invites") == 1  # nothing sent twice
+
+
+def test_the_configured_access_role_and_the_mieterstrom_flag_reach_the_platform(
+    sandbox, portal, monkeypatch
+):
+    options = portal.PROVIDER_CONFIG["zaehlerfreunde"]["options"]
+    monkeypatch.setitem(options, "access_role_id", "8a6d4c21-0f3b-4e8a-b1c7-5e9d2a3f6b42")
+    home = building(category="LANDLORD_TO_TENANT_ELECTRICITY_PROJECT")
+    flat = unit(home, "Flat 1", is_participating_in_ltt_project=True)
+    invite = tenant_with_invite(flat, "a@example.org", send_email=False)
+    for obj in (home, flat, invite):
+        assert push(obj).state == State.SYNCED
+    state = sandbox.state()
+    (remote_flat,) = [s for s in state["spaces"] if s["name"] == "Flat 1"]
+    assert remote_flat["isParticipatingInLttProject"] is True
+    assert state["invites"][0]["accessRoleId"] == "8a6d4c21-0f3b-4e8a-b1c7-5e9d2a3f6b42"

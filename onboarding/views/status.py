@@ -169,9 +169,10 @@ def badge(platform: str, rows: list[SyncRecord], now=None, disconnected=()) -> B
     if platform in disconnected and worst in ("in_flight", "waiting", "retrying"):
         # Nothing goes while the platform refuses our credentials: say so, not "in flight".
         worst, text = "needs_attention", prefix + _("paused: not connected")
-        reason = _("%(platform)s refused our credentials; see its connection below.") % {
-            "platform": label
-        }
+        reason = _(
+            "%(platform)s is not connected (credentials refused, or never connected); "
+            "see Platforms above."
+        ) % {"platform": label}
     retry_ids = [r.pk for r in rows if kind(r, now) in ("failed", "needs_attention", "retrying")]
     return Badge(platform, label, worst, text, reason, title, total, retry_ids)
 
