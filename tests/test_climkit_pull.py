@@ -2,6 +2,7 @@
 each 15-minute interval once, a failing call resumes with no gap and no duplicate, and
 backfill_climkit fetches a range. Every call goes through a (quick) shared budget."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -140,6 +141,7 @@ def test_a_failing_call_resumes_with_no_gap_and_no_duplicate(client, climkit, fl
 
 def test_backfill_fetches_a_range_with_progress(client, climkit, flat_meter, portal):
     portal.CLIMKIT_RATE_MARGIN_MS = 20
+    time.sleep(FAST.per_seconds * 3)  # switching budgets, as in the beat test
     today = timezone.now().date()
     start, end = today - timedelta(days=5), today - timedelta(days=3)
     err = StringIO()
@@ -204,7 +206,10 @@ def test_beat_task_pulls_every_linked_meter_and_a_refusal_stops_only_its_own(
     rule = CatalogueEntry.objects.get(platform="climkit", name__contains="Regelzähler")
     virtual = device(flat_meter.space, "ZEV", external_id="zev-1")
     links.link_device(virtual, rule)
-    summary = pull_climkit()  # the registry's client: the deployment's own budget
+    # The registry's client draws from the deployment's own budget, not the test's: let
+    # the test budget's last call age past the sandbox's interval before switching.
+    time.sleep(FAST.per_seconds * 3)
+    summary = pull_climkit()
     assert "1 errors" in summary
     refused = PullCursor.objects.get(meter_id=rule.remote_id)
     assert "physical meters" in refused.last_error and refused.last_timestamp is None
