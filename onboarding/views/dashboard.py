@@ -37,6 +37,15 @@ class FastSelect(forms.Select):
 
     options: list = []
 
+    def use_required_attribute(self, initial):
+        # Select's own rule (required only when the first option is blank) read from the
+        # plain list: taking the first of the lazy choices would normalise all of them.
+        return (
+            forms.Widget.use_required_attribute(self, initial)
+            and bool(self.options)
+            and self._choice_has_empty_value(self.options[0])
+        )
+
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         chosen = "" if value is None else str(value)
@@ -119,7 +128,10 @@ def building_rows(request, data: dict):
     page_obj = pager.get_page(request.GET.get("page"))
     shown = list(page_obj.object_list)
     units = list(
-        units_query.filter(parent__in=shown).order_by("parent_id", "name")
+        # Only what a unit's row shows: a page holds hundreds of units.
+        units_query.filter(parent__in=shown)
+        .only("pk", "name", "parent_id")
+        .order_by("parent_id", "name")
         if shown
         else Space.objects.none()
     )
