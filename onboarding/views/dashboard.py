@@ -179,6 +179,7 @@ def building_rows(request, data: dict):
     table = [
         {
             "building": b,
+            "url": space_url.replace("/0/", f"/{b.pk}/"),
             "badges": status.badges(
                 rows.get((Space, b.pk), []), space_platforms, now, disconnected
             ),
