@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import Device, DeviceType, Invite, Medium, Space, SpaceCategory, TenantUser
 from .sync import outbox
@@ -92,7 +93,11 @@ class RowError:
     message: str
 
     def __str__(self):
-        return f"row {self.row}, {self.column}: {self.message}"
+        return _("row %(row)s, %(column)s: %(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 class ImportErrors(Exception):
@@ -129,7 +134,8 @@ def read_csv(path) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[Ro
                 _error(
                     number,
                     columns[0],
-                    f"has {len(cells)} cells but the header has {len(columns)} columns.",
+                    _("has %(cells)s cells but the header has %(columns)s columns.")
+                    % {"cells": len(cells), "columns": len(columns)},
                 )
             )
             continue
@@ -144,24 +150,32 @@ def _read_text(path) -> str:
     try:
         size = os.path.getsize(path)
     except FileNotFoundError:
-        raise ImportFileError(f"No such file: {path}") from None
+        raise ImportFileError(_("No such file: %(path)s") % {"path": path}) from None
     if size > limit:
         raise ImportFileError(
-            f"{path} is {_megabytes(size)}; the limit is {_megabytes(limit)} "
-            "(IMPORT_MAX_BYTES). Split it into several files (by building)."
+            _(
+                "%(path)s is %(size)s; the limit is %(limit)s (IMPORT_MAX_BYTES). "
+                "Split it into several files (by building)."
+            )
+            % {"path": path, "size": _megabytes(size), "limit": _megabytes(limit)}
         )
     try:
         # utf-8-sig: Excel writes a BOM, other tools don't; both read the same.
         with open(path, encoding="utf-8-sig", newline="") as f:
             text = f.read()
     except UnicodeDecodeError:
-        raise ImportFileError(f"{path} is not UTF-8; save it as CSV UTF-8.") from None
+        raise ImportFileError(
+            _("%(path)s is not UTF-8; save it as CSV UTF-8.") % {"path": path}
+        ) from None
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
         raise ImportFileError(
-            f"Line {line} of {path} holds a NUL byte: this is not a text CSV file "
-            "(a spreadsheet saved in its own format?). Save it as CSV UTF-8."
+            _(
+                "Line %(line)s of %(path)s holds a NUL byte: this is not a text CSV file "
+                "(a spreadsheet saved in its own format?). Save it as CSV UTF-8."
+            )
+            % {"line": line, "path": path}
         )
     return text
 
@@ -180,32 +194,38 @@ def _records(reader):
             return
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
-                reason = (
-                    f"a cell is longer than {csv.field_size_limit():,} characters, the csv "
-                    "module's limit (an unclosed quote makes the rest of the file one cell)"
-                )
+                reason = _(
+                    "a cell is longer than %(limit)s characters, the csv module's limit "
+                    "(an unclosed quote makes the rest of the file one cell)"
+                ) % {"limit": f"{csv.field_size_limit():,}"}
             else:
                 reason = str(exc)
-            raise ImportFileError(f"Line {reader.line_num}: {reason}.") from None
+            raise ImportFileError(
+                _("Line %(line)s: %(reason)s.") % {"line": reader.line_num, "reason": reason}
+            ) from None
 
 
 def _check_header(columns: list[str]) -> None:
     if not any(columns):
-        raise ImportFileError("The file is empty; its first row must name the columns.")
+        raise ImportFileError(_("The file is empty; its first row must name the columns."))
     problems = []
     unknown = [
-        c or f"(column {i} has no name)" for i, c in enumerate(columns, 1) if c not in COLUMNS
+        c or _("(column %(number)s has no name)") % {"number": i}
+        for i, c in enumerate(columns, 1)
+        if c not in COLUMNS
     ]
     if unknown:
-        problems.append(f"Unknown columns: {', '.join(unknown)}.")
+        problems.append(_("Unknown columns: %(columns)s.") % {"columns": ", ".join(unknown)})
     repeated = sorted({c for c in columns if c and columns.count(c) > 1})
     if repeated:
-        problems.append(f"Columns named twice: {', '.join(repeated)}.")
+        problems.append(_("Columns named twice: %(columns)s.") % {"columns": ", ".join(repeated)})
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        problems.append(f"Missing required columns: {', '.join(missing)}.")
+        problems.append(
+            _("Missing required columns: %(columns)s.") % {"columns": ", ".join(missing)}
+        )
     if problems:
-        problems.append(f"Known columns: {', '.join(COLUMNS)}.")
+        problems.append(_("Known columns: %(columns)s.") % {"columns": ", ".join(COLUMNS)})
         raise ImportFileError(" ".join(problems))
 
 
@@ -245,16 +265,19 @@ class _RowParser:
         raw = self.cells.get(column, "")
         if not raw:
             if required:
-                self.errors.append(_error(self.number, column, "This field is required."))
+                self.errors.append(_error(self.number, column, _("This field is required.")))
             return default
         if column in TEXT_COLUMNS and _looks_like_formula(raw):
             self.errors.append(
                 _error(
                     self.number,
                     column,
-                    f'begins with "{raw[0]}", which a spreadsheet would run as a formula; '
-                    "it would reach the platforms and their e-mails. Remove the "
-                    f'leading "{raw[0]}".',
+                    _(
+                        'begins with "%(char)s", which a spreadsheet would run as a formula; '
+                        "it would reach the platforms and their e-mails. Remove the "
+                        'leading "%(char)s".'
+                    )
+                    % {"char": raw[0]},
                 )
             )
             return default
@@ -273,7 +296,9 @@ class _RowParser:
             return default
         if raw in TRUE or raw in FALSE:
             return raw in TRUE
-        self.errors.append(_error(self.number, column, "Enter true/false, yes/no, ja/nein or 1/0."))
+        self.errors.append(
+            _error(self.number, column, _("Enter true/false, yes/no, ja/nein or 1/0."))
+        )
         return default
 
     def needs(self, column: str, because: tuple[str, ...]) -> None:
@@ -281,7 +306,11 @@ class _RowParser:
         given = [c for c in because if self.cells.get(c)]
         if given and not self.cells.get(column):
             self.errors.append(
-                _error(self.number, column, f"Required when {' / '.join(given)} is given.")
+                _error(
+                    self.number,
+                    column,
+                    _("Required when %(columns)s is given.") % {"columns": " / ".join(given)},
+                )
             )
 
 
@@ -300,7 +329,8 @@ def _clean(model_field, raw: str) -> tuple[object, list[str]]:
         for error in exc.error_list:
             message = next(iter(error))
             if error.code == "invalid_choice":
-                message += f" Use one of: {', '.join(v for v, _ in model_field.choices)}."
+                values = ", ".join(choice[0] for choice in model_field.choices)
+                message += " " + _("Use one of: %(values)s.") % {"values": values}
             messages.append(message)
         return None, messages
 
@@ -359,9 +389,16 @@ def check_rows(rows: list[Row]) -> list[RowError]:
                     _error(
                         row.number,
                         name,
-                        f'differs from row {first.number} of building "{row.building}" '
-                        f'("{value}" here, "{first.address[name]}" there); '
-                        "a building has one address.",
+                        _(
+                            'differs from row %(row)s of building "%(building)s" '
+                            '("%(here)s" here, "%(there)s" there); a building has one address.'
+                        )
+                        % {
+                            "row": first.number,
+                            "building": row.building,
+                            "here": value,
+                            "there": first.address[name],
+                        },
                     )
                 )
         seen = unit_rows.setdefault((row.building, row.unit), row.number)
@@ -370,7 +407,8 @@ def check_rows(rows: list[Row]) -> list[RowError]:
                 _error(
                     row.number,
                     "unit",
-                    f'"{row.unit}" is already in row {seen} of building "{row.building}".',
+                    _('"%(unit)s" is already in row %(row)s of building "%(building)s".')
+                    % {"unit": row.unit, "row": seen, "building": row.building},
                 )
             )
         external_id = (row.device or {}).get("external_device_id")
@@ -381,7 +419,8 @@ def check_rows(rows: list[Row]) -> list[RowError]:
                     _error(
                         row.number,
                         "external_device_id",
-                        f'"{external_id}" is already the device of row {seen}.',
+                        _('"%(id)s" is already the device of row %(row)s.')
+                        % {"id": external_id, "row": seen},
                     )
                 )
     return errors
@@ -524,8 +563,11 @@ class Importer:
                 _error(
                     row.number,
                     "building",
-                    f'"{row.building}" is a unit of building "{unit.parent.name}" in the '
-                    "portal, not a building.",
+                    _(
+                        '"%(name)s" is a unit of building "%(building)s" in the portal, '
+                        "not a building."
+                    )
+                    % {"name": row.building, "building": unit.parent.name},
                 )
             )
             return None
@@ -576,8 +618,15 @@ class Importer:
                     _error(
                         row.number,
                         "external_device_id",
-                        f'unit "{unit}" already has a device "{by_name.name}" with external id '
-                        f'"{by_name.external_device_id}".',
+                        _(
+                            'unit "%(unit)s" already has a device "%(device)s" with external id '
+                            '"%(id)s".'
+                        )
+                        % {
+                            "unit": unit,
+                            "device": by_name.name,
+                            "id": by_name.external_device_id,
+                        },
                     )
                 )
                 return
@@ -587,7 +636,8 @@ class Importer:
                 _error(
                     row.number,
                     "device_name",
-                    f'unit "{unit}" already has another device named "{by_name.name}".',
+                    _('unit "%(unit)s" already has another device named "%(device)s".')
+                    % {"unit": unit, "device": by_name.name},
                 )
             )
             return

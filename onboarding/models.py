@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .catalogue.models import CatalogueEntry, CatalogueRefresh
 from .page_models import InviteEmail, Wizard
@@ -44,66 +45,73 @@ __all__ = [
 
 class SpaceCategory(models.TextChoices):
     # Zählerfreunde's list (its public spec), the richest of the five platforms.
-    APARTMENT_BUILDING = "APARTMENT_BUILDING", "Apartment building"
-    FLAT = "FLAT", "Flat"
-    SINGLE_FAMILY_HOME = "SINGLE_FAMILY_HOME", "Single-family home"
+    APARTMENT_BUILDING = "APARTMENT_BUILDING", _("Apartment building")
+    FLAT = "FLAT", _("Flat")
+    SINGLE_FAMILY_HOME = "SINGLE_FAMILY_HOME", _("Single-family home")
     LANDLORD_TO_TENANT_ELECTRICITY_PROJECT = (
         "LANDLORD_TO_TENANT_ELECTRICITY_PROJECT",
-        "Self-consumption community (Mieterstrom)",
+        _("Self-consumption community (Mieterstrom)"),
     )
-    HOUSEHOLD = "HOUSEHOLD", "Household"
-    ROOM = "ROOM", "Room"
-    GROUPING = "GROUPING", "Grouping"
-    REGION = "REGION", "Region"
-    OFFICE = "OFFICE", "Office"
-    COMMERCIAL = "COMMERCIAL", "Commercial"
-    RETAIL = "RETAIL", "Retail"
-    HOTEL = "HOTEL", "Hotel"
-    RESTAURANT = "RESTAURANT", "Restaurant"
-    DOCTORS_OFFICE = "DOCTORS_OFFICE", "Doctor's office"
-    PRODUCTION = "PRODUCTION", "Production"
-    PV_SYSTEM = "PV_SYSTEM", "PV system"
-    WIND_ENERGY = "WIND_ENERGY", "Wind energy"
-    BIOGAS = "BIOGAS", "Biogas"
+    HOUSEHOLD = "HOUSEHOLD", _("Household")
+    ROOM = "ROOM", _("Room")
+    GROUPING = "GROUPING", _("Grouping")
+    REGION = "REGION", _("Region")
+    OFFICE = "OFFICE", _("Office")
+    COMMERCIAL = "COMMERCIAL", _("Commercial")
+    RETAIL = "RETAIL", _("Retail")
+    HOTEL = "HOTEL", _("Hotel")
+    RESTAURANT = "RESTAURANT", _("Restaurant")
+    DOCTORS_OFFICE = "DOCTORS_OFFICE", _("Doctor's office")
+    PRODUCTION = "PRODUCTION", _("Production")
+    PV_SYSTEM = "PV_SYSTEM", _("PV system")
+    WIND_ENERGY = "WIND_ENERGY", _("Wind energy")
+    BIOGAS = "BIOGAS", _("Biogas")
 
 
 # Categories that are only ever a unit inside a building, never a building of their own.
 UNIT_CATEGORIES = (SpaceCategory.FLAT, SpaceCategory.ROOM)
+# One whole sentence per category: German declines the noun ("Eine Wohnung", "Ein Zimmer").
+UNIT_NEEDS_BUILDING = {
+    SpaceCategory.FLAT: _("A flat is a unit and needs its building: choose it here."),
+    SpaceCategory.ROOM: _("A room is a unit and needs its building: choose it here."),
+}
 
 
 class Medium(models.TextChoices):
-    ELECTRICITY = "ELECTRICITY", "Electricity"
-    GAS = "GAS", "Gas"
-    WATER = "WATER", "Water"
-    HEATING = "HEATING", "Heating"
+    ELECTRICITY = "ELECTRICITY", _("Electricity")
+    GAS = "GAS", _("Gas")
+    WATER = "WATER", _("Water")
+    HEATING = "HEATING", _("Heating")
 
 
 class DeviceType(models.TextChoices):
-    SMART_METER = "SMART_METER", "Smart meter"
-    NON_SMART_METER = "NON_SMART_METER", "Conventional meter"
-    RLM_METER = "RLM_METER", "RLM meter (load profile)"
-    ENERGY_METER = "ENERGY_METER", "Energy meter"
-    VIRTUAL_METER = "VIRTUAL_METER", "Virtual meter"
-    OPTICAL_METER_SENSOR = "OPTICAL_METER_SENSOR", "Optical meter sensor"
-    GAS_METER = "GAS_METER", "Gas meter"
-    WATER_METER = "WATER_METER", "Water meter"
-    HEATING_METER = "HEATING_METER", "Heating meter"
-    WALLBOX = "WALLBOX", "Wallbox"
-    HEAT_PUMP = "HEAT_PUMP", "Heat pump"
-    BATTERY = "BATTERY", "Battery"
-    MICRO_INVERTER = "MICRO_INVERTER", "Micro inverter"
-    SMART_PLUG = "SMART_PLUG", "Smart plug"
-    SMART_RELAY = "SMART_RELAY", "Smart relay"
-    SMART_CAR = "SMART_CAR", "Smart car"
+    SMART_METER = "SMART_METER", _("Smart meter")
+    NON_SMART_METER = "NON_SMART_METER", _("Conventional meter")
+    RLM_METER = "RLM_METER", _("RLM meter (load profile)")
+    ENERGY_METER = "ENERGY_METER", _("Energy meter")
+    VIRTUAL_METER = "VIRTUAL_METER", _("Virtual meter")
+    OPTICAL_METER_SENSOR = "OPTICAL_METER_SENSOR", _("Optical meter sensor")
+    GAS_METER = "GAS_METER", _("Gas meter")
+    WATER_METER = "WATER_METER", _("Water meter")
+    HEATING_METER = "HEATING_METER", _("Heating meter")
+    WALLBOX = "WALLBOX", _("Wallbox")
+    HEAT_PUMP = "HEAT_PUMP", _("Heat pump")
+    BATTERY = "BATTERY", _("Battery")
+    MICRO_INVERTER = "MICRO_INVERTER", _("Micro inverter")
+    SMART_PLUG = "SMART_PLUG", _("Smart plug")
+    SMART_RELAY = "SMART_RELAY", _("Smart relay")
+    SMART_CAR = "SMART_CAR", _("Smart car")
 
 
 class Synced(models.Model):
     """What every synced model shares: timestamps and its outbox rows."""
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Set when staff delete it: the platforms are told first, the row goes after.
-    deletion_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deletion_requested_at = models.DateTimeField(
+        _("deletion requested at"), null=True, blank=True, editable=False
+    )
     sync_records = GenericRelation(SyncRecord)
 
     class Meta:
@@ -113,24 +121,27 @@ class Synced(models.Model):
 class Space(Synced):
     """A building, or a unit (flat, house in a community) inside one via `parent`."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(_("name"), max_length=200)
     parent = models.ForeignKey(
         "self",
+        verbose_name=_("building"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="units",
-        help_text="The building this unit is in; empty for a building.",
+        help_text=_("The building this unit is in; empty for a building."),
     )
-    category = models.CharField(max_length=40, choices=SpaceCategory.choices)
-    address_line_one = models.CharField(max_length=200, blank=True)
-    address_line_two = models.CharField(max_length=200, blank=True)
-    postcode = models.CharField(max_length=5, blank=True, validators=[validate_postcode])
-    city = models.CharField(max_length=100, blank=True)
+    category = models.CharField(_("category"), max_length=40, choices=SpaceCategory.choices)
+    address_line_one = models.CharField(_("address line one"), max_length=200, blank=True)
+    address_line_two = models.CharField(_("address line two"), max_length=200, blank=True)
+    postcode = models.CharField(
+        _("postcode"), max_length=5, blank=True, validators=[validate_postcode]
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
     # Zählerfreunde's flag for a unit taking part in a landlord-to-tenant electricity
     # (Mieterstrom) project; sent only where we hold an answer.
     is_participating_in_ltt_project = models.BooleanField(
-        "takes part in the Mieterstrom project", null=True, blank=True
+        _("takes part in the Mieterstrom project"), null=True, blank=True
     )
     # The building's site on Climkit (catalogue/links.py); buildings only.
     climkit_site = models.OneToOneField(
@@ -140,10 +151,12 @@ class Space(Synced):
         on_delete=models.SET_NULL,
         related_name="linked_space",
         limit_choices_to={"platform": "climkit", "kind": "site"},
-        verbose_name="Climkit site",
+        verbose_name=_("Climkit site"),
     )
 
     class Meta:
+        verbose_name = _("space")
+        verbose_name_plural = _("spaces")
         ordering = ["parent_id", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -163,17 +176,16 @@ class Space(Synced):
         errors = {}
         if self.parent_id:
             if self.parent.parent_id:
-                errors["parent"] = "A unit cannot contain another unit; choose a building."
+                errors["parent"] = _("A unit cannot contain another unit; choose a building.")
             if self.pk and self.parent_id == self.pk:
-                errors["parent"] = "A space cannot be its own building."
+                errors["parent"] = _("A space cannot be its own building.")
         elif self.category in UNIT_CATEGORIES:
             # Saved without its building: say that, not "a building needs its address".
-            label = SpaceCategory(self.category).label.lower()
-            errors["parent"] = f"A {label} is a unit and needs its building: choose it here."
+            errors["parent"] = UNIT_NEEDS_BUILDING[self.category]
         else:
             for field in ("address_line_one", "postcode", "city"):
                 if not getattr(self, field):
-                    errors[field] = "A building needs its address."
+                    errors[field] = _("A building needs its address.")
         if errors:
             raise ValidationError(errors)
 
@@ -191,22 +203,27 @@ class Space(Synced):
 class Device(Synced):
     """A meter or other device of a space."""
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="devices")
-    name = models.CharField(max_length=200)
-    medium = models.CharField(max_length=20, choices=Medium.choices, default=Medium.ELECTRICITY)
-    device_type = models.CharField(
-        max_length=30, choices=DeviceType.choices, default=DeviceType.SMART_METER
+    space = models.ForeignKey(
+        Space, on_delete=models.CASCADE, related_name="devices", verbose_name=_("space")
     )
-    is_main_device = models.BooleanField(default=False)
+    name = models.CharField(_("name"), max_length=200)
+    medium = models.CharField(
+        _("medium"), max_length=20, choices=Medium.choices, default=Medium.ELECTRICITY
+    )
+    device_type = models.CharField(
+        _("device type"), max_length=30, choices=DeviceType.choices, default=DeviceType.SMART_METER
+    )
+    is_main_device = models.BooleanField(_("main meter"), default=False)
     external_device_id = models.CharField(
+        _("external device id"),
         max_length=100,
         blank=True,
-        help_text="Our key for it on every platform, e.g. the MeLo or the meter number.",
+        help_text=_("Our key for it on every platform, e.g. the MeLo or the meter number."),
     )
     metering_location_id = models.CharField(
-        "metering location id (MeLo)", max_length=50, blank=True
+        _("metering location id (MeLo)"), max_length=50, blank=True
     )
-    serial_number = models.CharField(max_length=100, blank=True)
+    serial_number = models.CharField(_("serial number"), max_length=100, blank=True)
     # The meter as the read-only platforms know it (catalogue/links.py): one catalogue row
     # is tied to at most one device.
     smartme_device = models.OneToOneField(
@@ -216,7 +233,7 @@ class Device(Synced):
         on_delete=models.SET_NULL,
         related_name="linked_smartme_device",
         limit_choices_to={"platform": "smartme", "kind": "device"},
-        verbose_name="smart-me device",
+        verbose_name=_("smart-me device"),
     )
     climkit_meter = models.OneToOneField(
         CatalogueEntry,
@@ -225,10 +242,12 @@ class Device(Synced):
         on_delete=models.SET_NULL,
         related_name="linked_climkit_device",
         limit_choices_to={"platform": "climkit", "kind": "meter"},
-        verbose_name="Climkit meter",
+        verbose_name=_("Climkit meter"),
     )
 
     class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
         ordering = ["space_id", "name"]
         constraints = [
             # Every platform receives every device, so one external id means one device.
@@ -236,7 +255,7 @@ class Device(Synced):
                 fields=["external_device_id"],
                 condition=~Q(external_device_id=""),
                 name="unique_external_device_id",
-                violation_error_message="Another device already has this external device id.",
+                violation_error_message=_("Another device already has this external device id."),
             ),
             models.UniqueConstraint(fields=["space", "name"], name="unique_device_name_in_space"),
         ]
@@ -248,12 +267,16 @@ class Device(Synced):
 class TenantUser(Synced):
     """The person living in a unit."""
 
-    unit = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="tenants")
-    name = models.CharField(max_length=200)
-    email = models.EmailField()
-    phone = models.CharField(max_length=40, blank=True)
+    unit = models.ForeignKey(
+        Space, on_delete=models.CASCADE, related_name="tenants", verbose_name=_("unit")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail"))
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
 
     class Meta:
+        verbose_name = _("tenant user")
+        verbose_name_plural = _("tenant users")
         ordering = ["unit_id", "name"]
         constraints = [
             models.UniqueConstraint(fields=["unit", "email"], name="unique_tenant_email_in_unit")
@@ -267,25 +290,36 @@ class Invite(Synced):
     """A tenant's access to a space on the platforms."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Not yet created"
-        EMAILED = "emailed", "Created; the platform e-mailed the tenant"
-        LINK_READY = "link_ready", "Created; hand the link to the tenant"
-        ACCEPTED = "accepted", "Accepted: the tenant has joined the unit"
+        PENDING = "pending", _("Not yet created")
+        EMAILED = "emailed", _("Created; the platform e-mailed the tenant")
+        LINK_READY = "link_ready", _("Created; hand the link to the tenant")
+        ACCEPTED = "accepted", _("Accepted: the tenant has joined the unit")
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="invites")
+    space = models.ForeignKey(
+        Space, on_delete=models.CASCADE, related_name="invites", verbose_name=_("space")
+    )
     tenant = models.ForeignKey(
-        TenantUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="invites"
+        TenantUser,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invites",
+        verbose_name=_("tenant"),
     )
-    email = models.EmailField()
+    email = models.EmailField(_("e-mail"))
     send_invite_email = models.BooleanField(
-        default=True, help_text="The platform e-mails the invite link to the tenant."
+        _("send invite e-mail"),
+        default=True,
+        help_text=_("The platform e-mails the invite link to the tenant."),
     )
-    invite_link = models.URLField(max_length=500, blank=True, editable=False)
+    invite_link = models.URLField(_("invite link"), max_length=500, blank=True, editable=False)
     status = models.CharField(
-        max_length=20, choices=Status.choices, default=Status.PENDING, editable=False
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING, editable=False
     )
 
     class Meta:
+        verbose_name = _("invite")
+        verbose_name_plural = _("invites")
         ordering = ["space_id", "email"]
         constraints = [
             models.UniqueConstraint(fields=["space", "email"], name="unique_invite_per_space")
@@ -299,15 +333,20 @@ class Meter(Synced):
     """A tenant's power meter, as energy-coordination platforms register it."""
 
     class LocationType(models.TextChoices):
-        RESIDENTIAL = "Residential", "Residential"
-        COMMERCIAL = "Commercial", "Commercial"
+        RESIDENTIAL = "Residential", _("Residential")
+        COMMERCIAL = "Commercial", _("Commercial")
 
-    tenant = models.ForeignKey(TenantUser, on_delete=models.CASCADE, related_name="meters")
-    meter_point_id = models.CharField(
-        max_length=50, help_text="The metering point id (MeLo / metering point number)."
+    tenant = models.ForeignKey(
+        TenantUser, on_delete=models.CASCADE, related_name="meters", verbose_name=_("tenant")
     )
-    meter_number = models.CharField(max_length=50, blank=True)
+    meter_point_id = models.CharField(
+        _("metering point id"),
+        max_length=50,
+        help_text=_("The metering point id (MeLo / metering point number)."),
+    )
+    meter_number = models.CharField(_("meter number"), max_length=50, blank=True)
     latitude = models.DecimalField(
+        _("latitude"),
         max_digits=9,
         decimal_places=6,
         null=True,
@@ -315,6 +354,7 @@ class Meter(Synced):
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
     )
     longitude = models.DecimalField(
+        _("longitude"),
         max_digits=9,
         decimal_places=6,
         null=True,
@@ -322,10 +362,15 @@ class Meter(Synced):
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     location_type = models.CharField(
-        max_length=20, choices=LocationType.choices, default=LocationType.RESIDENTIAL
+        _("location type"),
+        max_length=20,
+        choices=LocationType.choices,
+        default=LocationType.RESIDENTIAL,
     )
 
     class Meta:
+        verbose_name = _("meter")
+        verbose_name_plural = _("meters")
         constraints = [
             models.UniqueConstraint(fields=["meter_point_id"], name="unique_meter_point_id")
         ]
@@ -337,18 +382,31 @@ class Meter(Synced):
 class Vehicle(Synced):
     """A tenant's electric vehicle."""
 
-    tenant = models.ForeignKey(TenantUser, on_delete=models.CASCADE, related_name="vehicles")
-    vehicle_id = models.UUIDField(
-        default=uuid.uuid4, unique=True, editable=False, help_text="Our key for it on platforms."
+    tenant = models.ForeignKey(
+        TenantUser, on_delete=models.CASCADE, related_name="vehicles", verbose_name=_("tenant")
     )
-    brand = models.CharField(max_length=100)
-    model = models.CharField(max_length=100)
+    vehicle_id = models.UUIDField(
+        _("vehicle id"),
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text=_("Our key for it on platforms."),
+    )
+    brand = models.CharField(_("brand"), max_length=100)
+    model = models.CharField(_("model"), max_length=100)
     year = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1990), MaxValueValidator(2100)]
+        _("year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1990), MaxValueValidator(2100)],
     )
     vin = models.CharField(
-        "VIN", max_length=17, blank=True, validators=[validate_vin], unique=True, null=True
+        _("VIN"), max_length=17, blank=True, validators=[validate_vin], unique=True, null=True
     )
+
+    class Meta:
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
 
     def __str__(self):
         return f"{self.brand} {self.model}"
@@ -365,40 +423,50 @@ class Resource(Synced):
 
     class Kind(models.TextChoices):
         # Spark's resourceType values (providers/spark/client.py RESOURCE_TYPES).
-        HOT_WATER_TANK = "HotWaterTank", "Hot-water tank"
-        HEAT_PUMP = "HeatPump", "Heat pump"
-        BATTERY = "Battery", "Home battery"
-        ELECTRIC_BOILER = "ElectricBoiler", "Electric boiler"
-        CHARGER = "Charger", "EV charger"
-        HVAC = "HVAC", "Heating, ventilation, air conditioning"
-        SOLAR_INVERTER = "SolarInverter", "Solar inverter"
-        GENERIC = "Generic", "Other"
+        HOT_WATER_TANK = "HotWaterTank", _("Hot-water tank")
+        HEAT_PUMP = "HeatPump", _("Heat pump")
+        BATTERY = "Battery", _("Home battery")
+        ELECTRIC_BOILER = "ElectricBoiler", _("Electric boiler")
+        CHARGER = "Charger", _("EV charger")
+        HVAC = "HVAC", _("Heating, ventilation, air conditioning")
+        SOLAR_INVERTER = "SolarInverter", _("Solar inverter")
+        GENERIC = "Generic", _("Other")
 
     # Kinds heated by resistive elements, the only ones the guide gives elements for.
     HEATED_BY_ELEMENTS = (Kind.HOT_WATER_TANK, Kind.ELECTRIC_BOILER)
 
-    tenant = models.ForeignKey(TenantUser, on_delete=models.CASCADE, related_name="resources")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    resource_id = models.UUIDField(
-        default=uuid.uuid4, unique=True, editable=False, help_text="Our key for it on platforms."
+    tenant = models.ForeignKey(
+        TenantUser, on_delete=models.CASCADE, related_name="resources", verbose_name=_("tenant")
     )
-    brand = models.CharField(max_length=100, blank=True)
-    model = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    resource_id = models.UUIDField(
+        _("resource id"),
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text=_("Our key for it on platforms."),
+    )
+    brand = models.CharField(_("brand"), max_length=100, blank=True)
+    model = models.CharField(_("model"), max_length=100, blank=True)
     capacity = models.PositiveIntegerField(
+        _("capacity"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(10_000_000)],
         # The guide gives no unit; its example tank holds 500, which is litres.
-        help_text="Litres for a hot-water tank or boiler, Wh for a battery.",
+        help_text=_("Litres for a hot-water tank or boiler, Wh for a battery."),
     )
     heating_elements = models.CharField(
+        _("heating elements"),
         max_length=100,
         blank=True,
         validators=[validate_heating_elements],
-        help_text="Each element's power in watts, separated by commas, e.g. 1750, 1250.",
+        help_text=_("Each element's power in watts, separated by commas, e.g. 1750, 1250."),
     )
 
     class Meta:
+        verbose_name = _("resource")
+        verbose_name_plural = _("resources")
         ordering = ["tenant_id", "kind", "pk"]
 
     def __str__(self):
@@ -409,8 +477,10 @@ class Resource(Synced):
         if self.heating_elements and self.kind not in self.HEATED_BY_ELEMENTS:
             raise ValidationError(
                 {
-                    "heating_elements": "Only hot-water tanks and electric boilers have heating "
-                    "elements; leave this empty."
+                    "heating_elements": _(
+                        "Only hot-water tanks and electric boilers have heating "
+                        "elements; leave this empty."
+                    )
                 }
             )
 

@@ -4,10 +4,11 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 
 # Germany, Austria and Switzerland: four or five digits.
 validate_postcode = RegexValidator(
-    r"^\d{4,5}$", "Enter a postcode of 4 or 5 digits, e.g. 8004 or 10115."
+    r"^\d{4,5}$", _("Enter a postcode of 4 or 5 digits, e.g. 8004 or 10115.")
 )
 
 # OBIS (IEC 62056-61): short "1.8.0" or full "1-0:1.8.0*255".
@@ -17,7 +18,7 @@ OBIS_PATTERN = re.compile(r"^(\d{1,3}-\d{1,3}:)?\d{1,3}\.\d{1,3}\.\d{1,3}(\*\d{1
 def validate_obis_code(value: str) -> None:
     if not OBIS_PATTERN.match(value or ""):
         raise ValidationError(
-            "%(value)s is not an OBIS code; use e.g. 1.8.0 or 1-0:1.8.0*255.",
+            _("%(value)s is not an OBIS code; use e.g. 1.8.0 or 1-0:1.8.0*255."),
             params={"value": value},
             code="obis",
         )
@@ -26,7 +27,7 @@ def validate_obis_code(value: str) -> None:
 # ISO 3779: 17 characters, digits and capitals, never I, O or Q (they read as 1 and 0).
 validate_vin = RegexValidator(
     r"^[A-HJ-NPR-Z0-9]{17}$",
-    "A VIN has 17 characters: digits and capital letters except I, O and Q.",
+    _("A VIN has 17 characters: digits and capital letters except I, O and Q."),
 )
 
 
@@ -39,13 +40,15 @@ def heating_element_watts(value: str) -> list[int]:
     for part in parts:
         if not part.isdigit() or not 1 <= int(part) <= 100_000:
             raise ValidationError(
-                "Enter each heating element's power in watts (1 to 100000), separated by "
-                "commas, e.g. 1750, 1250.",
+                _(
+                    "Enter each heating element's power in watts (1 to 100000), separated by "
+                    "commas, e.g. 1750, 1250."
+                ),
                 code="heating_elements",
             )
         watts.append(int(part))
     if len(watts) > 10:
-        raise ValidationError("At most 10 heating elements.", code="heating_elements")
+        raise ValidationError(_("At most 10 heating elements."), code="heating_elements")
     return watts
 
 

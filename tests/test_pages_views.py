@@ -464,3 +464,9 @@ def test_import_preview_then_confirm_then_watch(staff):
 def test_import_of_an_unreadable_file_says_why(staff):
     html = upload(staff, "nonsense;columns\n1;2\n").content.decode()
     assert "The file cannot be read" in html and "Unknown columns" in html
+
+
+def test_a_buildings_name_leads_to_its_page(staff):
+    home = building("Sonnenhof")
+    page = staff.get("/").content.decode()
+    assert f'href="/spaces/{home.pk}/">Sonnenhof</a>' in page

@@ -122,7 +122,10 @@ class Badge:
 
     @property
     def retryable(self) -> bool:
-        return self.state in ("failed", "needs_attention", "retrying")
+        return self.state in RETRYABLE
+
+
+RETRYABLE = ("needs_attention", "failed", "retrying")
 
 
 def badge(platform: str, rows: list[SyncRecord], now=None, disconnected=()) -> Badge:
@@ -131,9 +134,10 @@ def badge(platform: str, rows: list[SyncRecord], now=None, disconnected=()) -> B
     label = registry.label(platform)
     if not rows:
         return Badge(platform, label, "none", _("not sent yet"), total=0)
+    kinds = [kind(row, now) for row in rows]  # each row's kind worked out once
     by_kind = defaultdict(list)
-    for row in rows:
-        by_kind[kind(row, now)].append(row)
+    for row, row_kind in zip(rows, kinds, strict=True):
+        by_kind[row_kind].append(row)
     worst = next(k for k in ORDER if k in by_kind)
     chosen = by_kind[worst]
     first = chosen[0]
@@ -173,7 +177,7 @@ def badge(platform: str, rows: list[SyncRecord], now=None, disconnected=()) -> B
             "%(platform)s is not connected (credentials refused, or never connected); "
             "see Platforms above."
         ) % {"platform": label}
-    retry_ids = [r.pk for r in rows if kind(r, now) in ("failed", "needs_attention", "retrying")]
+    retry_ids = [r.pk for r, k in zip(rows, kinds, strict=True) if k in RETRYABLE]
     return Badge(platform, label, worst, text, reason, title, total, retry_ids)
 
 

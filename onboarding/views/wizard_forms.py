@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Device, DeviceType, Medium, Meter, Space, SpaceCategory, TenantUser, Vehicle
 
-# Our labels for the models' choices, translated (the models keep English for the admin).
+# The wizard's labels for the models' choices (the models' own labels are translated too,
+# for the admin and the object pages; these keys are also what the wizard offers).
 CATEGORY_LABELS = {
     SpaceCategory.APARTMENT_BUILDING: _("Apartment building"),
     SpaceCategory.FLAT: _("Flat"),
