@@ -24,11 +24,17 @@ class Gap:
         return int((self.before - self.after) / STEP) - 1
 
 
-def missing_intervals(device, *, days: float = 7, obis: str = "1-0:1.8.0*255") -> list[Gap]:
-    """The gaps in `device`'s readings of `obis` over the last `days` days."""
+def missing_intervals(device, *, days: float = 7, obis: str | None = None) -> list[Gap]:
+    """The gaps in `device`'s readings of `obis` over the last `days` days; without
+    `obis`, of the code its latest reading has (an electricity, heat or water index)."""
     from readings.models import Reading
 
     since = timezone.now() - timedelta(days=days)
+    if obis is None:
+        latest = Reading.objects.filter(device=device).order_by("-timestamp").first()
+        if latest is None:
+            return []
+        obis = latest.obis
     stamps = list(
         Reading.objects.filter(device=device, obis=obis, timestamp__gte=since)
         .order_by("timestamp")
