@@ -17,13 +17,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Now
 
-from onboarding.models import ApiCall, Device, ProviderConnection
-from onboarding.sync import recorder
+from onboarding.models import Device, ProviderConnection
+from onboarding.sync import claims, recorder
 from onboarding.sync.engine import backoff_seconds, db_now_plus
 from providers import registry
 from providers.errors import AuthError, PermanentError, TransientError
@@ -46,30 +45,8 @@ class Outcome:
     again: bool = False  # more to send: enqueue once more (other devices went first)
 
 
-def _claim_sql() -> str:
-    table = connection.ops.quote_name(Forwarding._meta.db_table)
-    columns = ", ".join(f.column for f in Forwarding._meta.concrete_fields)
-    if connection.vendor == "sqlite":
-        now = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
-        stale = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', %s)"
-    else:
-        now = "CURRENT_TIMESTAMP"
-        stale = "(CURRENT_TIMESTAMP - %s * INTERVAL '1 second')"
-    return (
-        f"UPDATE {table} SET state = 'in_flight', claim_token = %s, claimed_at = {now}, "  # noqa: S608
-        f"queued_at = NULL WHERE id = %s AND enabled AND ("
-        f"(state = 'pending' AND not_before <= {now} AND claim_token IS NULL) OR "
-        f"(state IN ('pending', 'in_flight') AND claimed_at < {stale})"
-        f") RETURNING {columns}"
-    )
-
-
 def claim(forwarding_id: int, token: uuid.UUID) -> Forwarding | None:
-    timeout = settings.SYNC_CLAIM_TIMEOUT_SECONDS
-    stale = f"-{timeout} seconds" if connection.vendor == "sqlite" else timeout
-    token_value = token if connection.vendor == "postgresql" else token.hex
-    rows = list(Forwarding.objects.raw(_claim_sql(), [token_value, forwarding_id, stale]))
-    return rows[0] if rows else None
+    return claims.claim(Forwarding, forwarding_id, token, condition="enabled")
 
 
 def run(forwarding_id: int) -> Outcome | None:
@@ -157,7 +134,7 @@ class _Run:
                     failure = None
                 except Exception as exc:  # typed below; none may leave the row in flight
                     failure = exc
-            _save_calls(calls, self.forwarding.destination, device)
+            recorder.save(calls, self.forwarding.destination, served=device)
             if failure is not None:
                 return self._failed(failure)
             cursor = batch[-1].id
@@ -261,26 +238,3 @@ class _Run:
             last_error=f"Attempt {attempts} failed, retrying: {message}",
         )
         return Outcome(State.PENDING, self.sent, retry_in=delay if soon else None)
-
-
-def _save_calls(calls, provider: str, device: Device) -> None:
-    """The calls made for this device, in the call log beside its sync calls."""
-    if not calls:
-        return
-    content_type = ContentType.objects.get_for_model(Device)
-    ApiCall.objects.bulk_create(
-        ApiCall(
-            started_at=call.started_at,
-            provider=provider,
-            method=call.method,
-            path=call.path[:500],
-            status=call.status,
-            duration_ms=call.duration_ms,
-            error=call.error[:200],
-            request_body=call.request_body,
-            response_body=call.response_body,
-            content_type=content_type,
-            object_id=device.pk,
-        )
-        for call in calls
-    )

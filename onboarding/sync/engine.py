@@ -18,7 +18,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
 from django.db.models import DateTimeField, ExpressionWrapper, Q
 from django.db.models.functions import Now
 
@@ -32,7 +31,7 @@ from providers.errors import (
     TransientError,
 )
 
-from . import recorder
+from . import claims, recorder
 from .models import ProviderConnection, SyncRecord
 
 log = logging.getLogger(__name__)
@@ -109,35 +108,9 @@ def remote_id_of(instance, provider: str) -> str:
     return remote_id
 
 
-def _claim_sql() -> str:
-    """One UPDATE … RETURNING: claim the row and read it in one round trip, on the
-    database's clock (PostgreSQL and SQLite ≥ 3.35 both speak it)."""
-    table = SyncRecord._meta.db_table
-    columns = ", ".join(f.column for f in SyncRecord._meta.concrete_fields)
-    if connection.vendor == "sqlite":
-        now = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
-        stale = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', %s)"
-    else:
-        now = "CURRENT_TIMESTAMP"
-        stale = "(CURRENT_TIMESTAMP - %s * INTERVAL '1 second')"
-    # Table and column names come from the model; every value is a parameter.
-    return (
-        f"UPDATE {table} SET state = 'in_flight', claim_token = %s, claimed_at = {now}, "  # noqa: S608
-        f"queued_at = NULL WHERE id = %s AND ("
-        f"(state = 'pending' AND not_before <= {now} AND claim_token IS NULL) OR "
-        f"(state IN ('pending', 'in_flight') AND claimed_at < {stale})"
-        f") RETURNING {columns}"
-    )
-
-
 def claim(record_id: int, token: uuid.UUID) -> SyncRecord | None:
     """Take the row for this worker, or None when it is not due or someone holds it."""
-    timeout = settings.SYNC_CLAIM_TIMEOUT_SECONDS
-    stale = f"-{timeout} seconds" if connection.vendor == "sqlite" else timeout
-    # The UUID as the backend stores it: PostgreSQL's uuid type, SQLite's 32 hex digits.
-    token_value = token if connection.vendor == "postgresql" else token.hex
-    rows = list(SyncRecord.objects.raw(_claim_sql(), [token_value, record_id, stale]))
-    return rows[0] if rows else None
+    return claims.claim(SyncRecord, record_id, token)
 
 
 def run(record_id: int) -> Outcome | None:

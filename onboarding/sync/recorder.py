@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.contrib.contenttypes.models import ContentType
+
 from providers.http import CallRecord
 
 from .models import ApiCall, SyncRecord
@@ -37,9 +39,20 @@ def hook_for(provider: str):
     return on_call
 
 
-def save(calls: list[CallRecord], provider: str, record: SyncRecord | None = None) -> None:
+def save(
+    calls: list[CallRecord], provider: str, record: SyncRecord | None = None, *, served=None
+) -> None:
+    """Keep the calls, tied to the outbox row they served, or else to the object
+    `served` (readings forwarding, which has no outbox row)."""
     if not calls:
         return
+    if record is not None:
+        content_type_id, object_id = record.content_type_id, record.object_id
+    elif served is not None:
+        content_type_id = ContentType.objects.get_for_model(type(served)).pk
+        object_id = served.pk
+    else:
+        content_type_id = object_id = None
     ApiCall.objects.bulk_create(
         ApiCall(
             started_at=call.started_at,
@@ -52,8 +65,8 @@ def save(calls: list[CallRecord], provider: str, record: SyncRecord | None = Non
             request_body=call.request_body,
             response_body=call.response_body,
             sync_record=record,
-            content_type_id=record.content_type_id if record else None,
-            object_id=record.object_id if record else None,
+            content_type_id=content_type_id,
+            object_id=object_id,
         )
         for call in calls
     )
