@@ -162,14 +162,16 @@ def main() -> int:
         setup_django(var_dir)
         global urlpatterns
         urlpatterns = urlpatterns_with_bare()
-        from django.contrib.auth.models import User
+        from django.contrib.auth.models import Group, Permission, User
         from django.test import Client, override_settings
 
         from onboarding.models import Space
-        from tests.pages_helpers import ONBOARDING_STAFF, make_user
+        from onboarding.roles import ONBOARDING_STAFF, ensure_roles
 
         with override_settings(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["testserver"]):
-            user = make_user("bench", ONBOARDING_STAFF)
+            ensure_roles(Group, Permission)
+            user = User.objects.create_user("bench", is_staff=True)
+            user.groups.add(Group.objects.get(name=ONBOARDING_STAFF))
             client = Client()
             client.force_login(User.objects.get(pk=user.pk))
             make_data(1, args.units_per_building)

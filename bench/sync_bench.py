@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -94,6 +94,11 @@ class Bench:
             # A production-like process serving the sandbox on purpose, control by token.
             SERVE_SANDBOXES="true",
             SANDBOX_CONTROL_TOKEN=CONTROL_TOKEN,
+            # With DEBUG off the sandboxes refuse their public demo credentials (each
+            # process would make up its own): every process of the bench shares these.
+            SANDBOX_CLIENT_ID="bench-client",
+            SANDBOX_CLIENT_SECRET=base64.urlsafe_b64encode(os.urandom(24)).decode(),
+            SANDBOX_SMARTME_API_KEY=base64.urlsafe_b64encode(os.urandom(24)).decode(),
             PROVIDERS="zaehlerfreunde",
             SECRET_KEY=base64.urlsafe_b64encode(os.urandom(48)).decode(),
             FIELD_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
@@ -188,11 +193,12 @@ class Bench:
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
-    def start_sandbox(self) -> None:
+    def start_sandbox(self, **extra_env) -> None:
         self.spawn(
             [sys.executable, "-m", "gunicorn", "portal.wsgi", "-w", "4", "-k", "gthread",
              "--threads", "4", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning"],
             "gunicorn.log",
+            **extra_env,
         )  # fmt: skip
         import requests
 
@@ -608,7 +614,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         bench.start_sandbox()
         sandbox = Sandbox(bench.base)
-        print(f"{datetime.now():%Y-%m-%d %H:%M} {os.cpu_count()} CPUs; {bench.describe()}")
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC {os.cpu_count()} CPUs; {bench.describe()}")
         print(
             f"{args.devices} devices per phase; workers: celery --pool=prefork "
             "--concurrency 1 and 4; times from the commit to the last row synced"

@@ -184,7 +184,7 @@ def make_devices(n: int) -> list[str]:
     from django.utils import timezone
 
     from onboarding.models import CatalogueEntry, Device, Space
-    from readings.models import Forwarding
+    from onboarding.readings.models import Forwarding
 
     now = timezone.now()
     home = Space.objects.create(
@@ -319,7 +319,8 @@ def copy_rows(keys: list[int], deliveries: Deliveries) -> list[tuple]:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT device_id, obis, timestamp, value, source, received_at FROM readings_reading "
+            "SELECT device_id, obis, timestamp, value, unit, source, received_at "
+            "FROM readings_reading "
             "WHERE timestamp >= %s AND timestamp <= %s ORDER BY id",
             [START + timedelta(seconds=min(keys)), START + timedelta(seconds=max(keys))],
         )
@@ -341,7 +342,7 @@ def copy_phase(rows: list[tuple], chunk: int | None) -> float:
             "DEFERRABLE INITIALLY DEFERRED"
         )
     raw.commit()
-    columns = "device_id, obis, timestamp, value, source, received_at"
+    columns = "device_id, obis, timestamp, value, unit, source, received_at"
     parts = [rows] if chunk is None else [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
     started = time.perf_counter()
     for part in parts:
@@ -359,7 +360,7 @@ def copy_phase(rows: list[tuple], chunk: int | None) -> float:
 
 
 def check_once(deliveries: Deliveries) -> tuple[int, int]:
-    from readings.models import Reading, UnmatchedReading
+    from onboarding.readings.models import Reading, UnmatchedReading
 
     stored = Reading.objects.count()
     expected = deliveries.next * DEVICES_PER_REQUEST * len(CODES)

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from providers import registry
 from providers.checks import sandbox_refusal
+from providers.device_flow import AuthorizationPending, DeviceAuthorization, DeviceFlowEnded
 from providers.errors import AuthError, ProviderError, TransientError
-from providers.zevvy.client import AuthorizationPending, DeviceAuthorization, DeviceFlowEnded
 
 from .sync import outbox
 from .sync.models import DeviceAuthorization as Login

@@ -11,13 +11,16 @@ Three steps, each readable on its own:
   bulk_create / bulk_update, then marks the created and changed objects for sync.
 
 `import_file` runs them in order; nothing is written unless the whole file is valid.
+
+A tenant's Volue Spark parts come in optional columns, one set per row: the meter
+(`meter_point_id`), a vehicle (`vehicle_brand`, `vehicle_model`, `vehicle_year`,
+`vehicle_vin`) and a resource (`resource_type`, `resource_brand`, `resource_model`),
+bound to the row's meter.
 """
 
 import csv
 import gc
 import io
-import os
-import re
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,10 +31,28 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Device, DeviceType, Invite, Medium, Space, SpaceCategory, TenantUser
+from . import spreadsheets
+from .models import (
+    Device,
+    DeviceType,
+    Invite,
+    Medium,
+    Meter,
+    Resource,
+    Space,
+    SpaceCategory,
+    TenantUser,
+    Vehicle,
+)
 from .sync import outbox
+from .validators import formula_message, looks_like_formula
 
 ADDRESS = ("address_line_one", "address_line_two", "postcode", "city")
+# A tenant's parts on Volue Spark (optional, one set per row).
+METER_COLUMNS = ("meter_point_id",)
+VEHICLE_COLUMNS = ("vehicle_brand", "vehicle_model", "vehicle_year", "vehicle_vin")
+RESOURCE_COLUMNS = ("resource_type", "resource_brand", "resource_model")
+SPARK_COLUMNS = (*METER_COLUMNS, *VEHICLE_COLUMNS, *RESOURCE_COLUMNS)
 REQUIRED = ("building", "address_line_one", "postcode", "city", "unit")
 COLUMNS = (
     "building",
@@ -46,6 +67,7 @@ COLUMNS = (
     "tenant_name",
     "tenant_email",
     "send_invite_email",
+    *SPARK_COLUMNS,
 )
 DEVICE_COLUMNS = ("device_name", "external_device_id", "medium", "device_type", "is_main_device")
 # What an empty cell means (and what a new object gets when the column is left out).
@@ -60,6 +82,8 @@ UNIT_CATEGORY = SpaceCategory.FLAT
 TRUE = {"true", "yes", "1", "ja"}
 FALSE = {"false", "no", "0", "nein"}
 KINDS = ("buildings", "units", "devices", "tenants", "invites")
+# Counted (and shown) only for a file with their columns.
+SPARK_KINDS = {"meters": METER_COLUMNS, "vehicles": VEHICLE_COLUMNS, "resources": RESOURCE_COLUMNS}
 # Free-text cells that reach the platforms, their e-mails and staff's spreadsheets. One
 # beginning like a formula is refused (CSV/formula injection, OWASP): a spreadsheet
 # opening an export would run it. A plain negative number ("-1", a basement) is no
@@ -74,9 +98,13 @@ TEXT_COLUMNS = (
     "external_device_id",
     "tenant_name",
     "tenant_email",
+    "meter_point_id",
+    "vehicle_brand",
+    "vehicle_model",
+    "vehicle_vin",
+    "resource_brand",
+    "resource_model",
 )
-FORMULA_STARTS = ("=", "+", "-", "@")
-PLAIN_NEGATIVE_NUMBER = re.compile(r"-\d+(?:[.,]\d+)?")
 # Values per IN (...) list: below SQLite's 32766 bound parameters (PostgreSQL's 65535).
 IN_CHUNK = 30000
 
@@ -107,24 +135,34 @@ class ImportErrors(Exception):
 
 
 def _error(row: int, column: str, message: str) -> RowError:
-    return RowError(row, COLUMNS.index(column), column, message)
+    # A column the importer does not know (a header error) sorts after the known ones.
+    index = COLUMNS.index(column) if column in COLUMNS else len(COLUMNS)
+    return RowError(row, index, column, message)
 
 
 # --- Reading ---------------------------------------------------------------------------
 
 
-def read_csv(path) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowError]]:
-    """(columns, [(row number, {column: cell})], errors for rows that do not fit)."""
-    text = _read_text(path)
-    first_line = text.splitlines()[0] if text else ""
-    # German spreadsheets write ";" and English ones ","; the header line tells which.
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    records = _records(reader)
+def read_table(source) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowError]]:
+    """(columns, [(row number, {column: cell})], errors of the header and of rows that do
+    not fit), from a CSV or .xlsx file, or an Upload held in memory (spreadsheets.py)."""
+    if spreadsheets.is_xlsx(source):
+        _check_size(source)
+        try:
+            records = iter(spreadsheets.read_xlsx(source, settings.IMPORT_MAX_BYTES))
+        except spreadsheets.SpreadsheetError as exc:
+            raise ImportFileError(str(exc)) from None
+    else:
+        text = _read_text(source)
+        first_line = text.splitlines()[0] if text else ""
+        # German spreadsheets write ";" and English ones ","; the header line tells which.
+        delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+        records = _records(csv.reader(io.StringIO(text), delimiter=delimiter))
     header = next(records, [])
-    columns = [name.strip().lower() for name in header]
-    _check_header(columns)
-    rows, errors = [], []
+    columns = [str(name).strip().lower() for name in header]
+    # Every problem of the header is reported with those of the rows, at once.
+    errors = _check_header(columns)
+    rows = []
     # Numbered per record, not per line: a quoted cell with a line break is one row.
     for number, cells in enumerate(records, start=2):
         if not any(cell.strip() for cell in cells):
@@ -140,15 +178,21 @@ def read_csv(path) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[Ro
             )
             continue
         cells += [""] * (len(columns) - len(cells))
-        rows.append((number, {c: cell.strip() for c, cell in zip(columns, cells, strict=True)}))
+        known = {}
+        for c, cell in zip(columns, cells, strict=True):
+            known.setdefault(c, cell.strip())  # a column named twice: its first cell
+        rows.append((number, known))
     return columns, rows, errors
 
 
-def _read_text(path) -> str:
-    """The whole file as text, refused when too large, not UTF-8 or holding NUL bytes."""
+read_csv = read_table  # its name before workbooks were read too
+
+
+def _check_size(source) -> None:
     limit = settings.IMPORT_MAX_BYTES
+    path = spreadsheets.name_of(source)
     try:
-        size = os.path.getsize(path)
+        size = spreadsheets.size_of(source)
     except FileNotFoundError:
         raise ImportFileError(_("No such file: %(path)s") % {"path": path}) from None
     if size > limit:
@@ -159,10 +203,15 @@ def _read_text(path) -> str:
             )
             % {"path": path, "size": _megabytes(size), "limit": _megabytes(limit)}
         )
+
+
+def _read_text(source) -> str:
+    """The whole file as text, refused when too large, not UTF-8 or holding NUL bytes."""
+    _check_size(source)
+    path = spreadsheets.name_of(source)
     try:
         # utf-8-sig: Excel writes a BOM, other tools don't; both read the same.
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            text = f.read()
+        text = spreadsheets.read_bytes(source).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportFileError(
             _("%(path)s is not UTF-8; save it as CSV UTF-8.") % {"path": path}
@@ -205,28 +254,26 @@ def _records(reader):
             ) from None
 
 
-def _check_header(columns: list[str]) -> None:
+def _check_header(columns: list[str]) -> list[RowError]:
+    """The header's problems, each as an error of row 1 in its column; an empty file
+    alone stops the import at once."""
     if not any(columns):
         raise ImportFileError(_("The file is empty; its first row must name the columns."))
-    problems = []
-    unknown = [
-        c or _("(column %(number)s has no name)") % {"number": i}
-        for i, c in enumerate(columns, 1)
-        if c not in COLUMNS
-    ]
-    if unknown:
-        problems.append(_("Unknown columns: %(columns)s.") % {"columns": ", ".join(unknown)})
-    repeated = sorted({c for c in columns if c and columns.count(c) > 1})
-    if repeated:
-        problems.append(_("Columns named twice: %(columns)s.") % {"columns": ", ".join(repeated)})
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        problems.append(
-            _("Missing required columns: %(columns)s.") % {"columns": ", ".join(missing)}
-        )
-    if problems:
-        problems.append(_("Known columns: %(columns)s.") % {"columns": ", ".join(COLUMNS)})
-        raise ImportFileError(" ".join(problems))
+    errors = []
+    known = ", ".join(COLUMNS)
+    for i, c in enumerate(columns, 1):
+        if c not in COLUMNS:
+            name = c or _("(column %(number)s has no name)") % {"number": i}
+            message = _("Unknown column. Known columns: %(columns)s.") % {"columns": known}
+            errors.append(_error(1, name, message))
+    for c in sorted({c for c in columns if c and columns.count(c) > 1}):
+        errors.append(_error(1, c, _("This column is named twice.")))
+    for c in REQUIRED:
+        if c not in columns:
+            errors.append(
+                _error(1, c, _("Missing required column: every row needs a value in it."))
+            )
+    return errors
 
 
 # --- Parsing one row -------------------------------------------------------------------
@@ -246,6 +293,9 @@ class Row:
     tenant_email: str = ""
     tenant_name: str = ""
     invite_values: dict = field(default_factory=dict)  # {"send_invite_email": ...}
+    meter: dict | None = None  # Meter fields of the tenant's meter
+    vehicle: dict | None = None  # Vehicle fields
+    resource: dict | None = None  # Resource fields (kind, brand, model)
 
 
 class _RowParser:
@@ -260,26 +310,16 @@ class _RowParser:
     def has(self, column: str) -> bool:
         return column in self.cells
 
-    def value(self, column: str, model, field_name: str, *, required=False, default=""):
-        """The cell cleaned by the model field itself (max_length, choices, validators)."""
-        raw = self.cells.get(column, "")
+    def value(self, column: str, model, field_name: str, *, required=False, default="", raw=None):
+        """The cell (or `raw`, the cell as written for it) cleaned by the model field itself
+        (max_length, choices, validators)."""
+        raw = self.cells.get(column, "") if raw is None else raw
         if not raw:
-            if required:
+            if required and self.has(column):  # a missing column is said once, in row 1
                 self.errors.append(_error(self.number, column, _("This field is required.")))
             return default
-        if column in TEXT_COLUMNS and _looks_like_formula(raw):
-            self.errors.append(
-                _error(
-                    self.number,
-                    column,
-                    _(
-                        'begins with "%(char)s", which a spreadsheet would run as a formula; '
-                        "it would reach the platforms and their e-mails. Remove the "
-                        'leading "%(char)s".'
-                    )
-                    % {"char": raw[0]},
-                )
-            )
+        if column in TEXT_COLUMNS and looks_like_formula(raw):
+            self.errors.append(_error(self.number, column, formula_message(raw)))
             return default
         key = (model, field_name, raw)
         if key not in self.cache:
@@ -312,10 +352,6 @@ class _RowParser:
                     _("Required when %(columns)s is given.") % {"columns": " / ".join(given)},
                 )
             )
-
-
-def _looks_like_formula(raw: str) -> bool:
-    return raw.startswith(FORMULA_STARTS) and not PLAIN_NEGATIVE_NUMBER.fullmatch(raw)
 
 
 def _clean(model_field, raw: str) -> tuple[object, list[str]]:
@@ -363,7 +399,7 @@ def parse_row(
                 row.device[name] = p.boolean(name, DEVICE_DEFAULTS[name])
             else:
                 row.device[name] = p.value(name, Device, name, default=DEVICE_DEFAULTS[name])
-    p.needs("tenant_email", ("tenant_name", "send_invite_email"))
+    p.needs("tenant_email", ("tenant_name", "send_invite_email", *SPARK_COLUMNS))
     if cells.get("tenant_email"):
         # Invite.email is the same EmailField (a test holds them together), so the
         # tenant's check covers the invite's too.
@@ -371,7 +407,55 @@ def parse_row(
         row.tenant_name = p.value("tenant_name", TenantUser, "name", required=True)
         if p.has("send_invite_email"):
             row.invite_values["send_invite_email"] = p.boolean("send_invite_email", True)
+        _parse_spark_parts(p, row)
     return (None if p.errors else row), p.errors
+
+
+def _parse_spark_parts(p: _RowParser, row: Row) -> None:
+    """The row's meter, vehicle and resource, each only when one of its cells is given."""
+    cells = p.cells
+    if cells.get("meter_point_id"):
+        row.meter = {"meter_point_id": p.value("meter_point_id", Meter, "meter_point_id")}
+    if any(cells.get(c) for c in VEHICLE_COLUMNS):
+        p.needs("vehicle_brand", VEHICLE_COLUMNS[1:])
+        p.needs("vehicle_model", (VEHICLE_COLUMNS[0], *VEHICLE_COLUMNS[2:]))
+        row.vehicle = {
+            "brand": p.value("vehicle_brand", Vehicle, "brand"),
+            "model": p.value("vehicle_model", Vehicle, "model"),
+        }
+        if cells.get("vehicle_year"):
+            row.vehicle["year"] = p.value("vehicle_year", Vehicle, "year", default=None)
+        if cells.get("vehicle_vin"):
+            vin = cells["vehicle_vin"].upper()  # a VIN is written in capitals
+            row.vehicle["vin"] = p.value("vehicle_vin", Vehicle, "vin", raw=vin)
+    if any(cells.get(c) for c in RESOURCE_COLUMNS):
+        p.needs("resource_type", RESOURCE_COLUMNS[1:])
+        row.resource = {"kind": _resource_kind(p)}
+        for column, name in (("resource_brand", "brand"), ("resource_model", "model")):
+            if cells.get(column):
+                row.resource[name] = p.value(column, Resource, name)
+
+
+def _resource_kind(p: _RowParser) -> str:
+    """A resource kind by its value (HotWaterTank) or its name (Hot-water tank), in any
+    case; the error lists the values."""
+    raw = p.cells.get("resource_type", "")
+    if not raw:
+        return ""
+    wanted = raw.replace(" ", "").replace("-", "").lower()
+    for value, label in Resource.Kind.choices:
+        if wanted in (value.lower(), str(label).replace(" ", "").replace("-", "").lower()):
+            return value
+    values = ", ".join(Resource.Kind.values)
+    p.errors.append(
+        _error(
+            p.number,
+            "resource_type",
+            _("“%(value)s” is not a resource type. Use one of: %(values)s.")
+            % {"value": raw, "values": values},
+        )
+    )
+    return ""
 
 
 def check_rows(rows: list[Row]) -> list[RowError]:
@@ -381,6 +465,7 @@ def check_rows(rows: list[Row]) -> list[RowError]:
     first_of_building: dict[str, Row] = {}
     unit_rows: dict[tuple[str, str], int] = {}
     device_rows: dict[str, int] = {}
+    spark_rows: dict[tuple[str, str], int] = {}
     for row in rows:
         first = first_of_building.setdefault(row.building, row)
         for name, value in row.address.items():
@@ -411,6 +496,21 @@ def check_rows(rows: list[Row]) -> list[RowError]:
                     % {"unit": row.unit, "row": seen, "building": row.building},
                 )
             )
+        for column, value in (
+            ("meter_point_id", (row.meter or {}).get("meter_point_id")),
+            ("vehicle_vin", (row.vehicle or {}).get("vin")),
+        ):
+            if value:
+                seen = spark_rows.setdefault((column, value), row.number)
+                if seen != row.number:
+                    errors.append(
+                        _error(
+                            row.number,
+                            column,
+                            _('"%(value)s" is already in row %(row)s.')
+                            % {"value": value, "row": seen},
+                        )
+                    )
         external_id = (row.device or {}).get("external_device_id")
         if external_id:
             seen = device_rows.setdefault(external_id, row.number)
@@ -451,10 +551,11 @@ class Importer:
     that str(), Space.address() and the outbox's handlers never query per object.
     """
 
-    def __init__(self, rows: list[Row]):
+    def __init__(self, rows: list[Row], kinds: tuple[str, ...] = KINDS):
         self.rows = rows
         self.errors: list[RowError] = []
-        self.counts = {kind: Counter(created=0, updated=0, unchanged=0) for kind in KINDS}
+        self.kinds = kinds
+        self.counts = {kind: Counter(created=0, updated=0, unchanged=0) for kind in kinds}
         self.created: dict[str, list] = defaultdict(list)
         self.updated: dict[str, list] = defaultdict(list)
         self.update_fields: dict[str, set] = defaultdict(set)
@@ -499,6 +600,7 @@ class Importer:
             for invite in Invite.objects.filter(space__parent__in=existing):
                 invite.space = unit_by_pk[invite.space_id]
                 self.invites[invite.space_id, invite.email] = invite
+        self._load_spark_parts()
         # Devices elsewhere (another building) holding an external id of the file.
         external_ids = {r.device.get("external_device_id") for r in self.rows if r.device}
         external_ids -= {None, ""}
@@ -507,6 +609,35 @@ class Importer:
             Device.objects.select_related("space__parent"), "external_device_id", external_ids
         ):
             self._index_device(device)
+
+    def _load_spark_parts(self) -> None:
+        """The meters and vehicles the file names (by meter point id, VIN), wherever they
+        are, and the vehicles and resources of the file's existing tenants."""
+        tenant_by_pk = {t.pk: t for t in self.tenants.values()}
+        point_ids = {r.meter["meter_point_id"] for r in self.rows if r.meter}
+        vins = {r.vehicle["vin"] for r in self.rows if r.vehicle and r.vehicle.get("vin")}
+        self.meters = {
+            m.meter_point_id: m
+            for m in _in_chunks(
+                Meter.objects.select_related("tenant__unit"), "meter_point_id", point_ids
+            )
+        }
+        self.vehicles_by_vin = {
+            v.vin: v
+            for v in _in_chunks(Vehicle.objects.select_related("tenant__unit"), "vin", vins)
+        }
+        self.vehicles_of: dict[int, list[Vehicle]] = defaultdict(list)
+        self.resources_of: dict[int, list[Resource]] = defaultdict(list)
+        if tenant_by_pk and any(r.vehicle or r.resource for r in self.rows):
+            for vehicle in Vehicle.objects.filter(tenant__in=tenant_by_pk):
+                vehicle.tenant = tenant_by_pk[vehicle.tenant_id]
+                self.vehicles_of[vehicle.tenant_id].append(vehicle)
+            for resource in Resource.objects.filter(tenant__in=tenant_by_pk):
+                resource.tenant = tenant_by_pk[resource.tenant_id]
+                self.resources_of[resource.tenant_id].append(resource)
+        for meter in self.meters.values():
+            if meter.tenant_id in tenant_by_pk:
+                meter.tenant = tenant_by_pk[meter.tenant_id]
 
     def _index_device(self, device: Device) -> None:
         self.devices_by_name[device.space_id, device.name] = device
@@ -528,6 +659,7 @@ class Importer:
             if row.tenant_email:
                 tenant = self._plan_tenant(row, unit)
                 self._plan_invite(row, unit, tenant)
+                self._plan_spark_parts(row, tenant)
 
     def _create(self, kind: str, obj) -> None:
         self.created[kind].append(obj)
@@ -672,6 +804,86 @@ class Importer:
             invite.tenant = tenant
         self._update("invites", invite, row.invite_values, ("tenant",) if relinked else ())
 
+    def _plan_spark_parts(self, row: Row, tenant: TenantUser) -> None:
+        meter = self._plan_meter(row, tenant) if row.meter else None
+        if row.vehicle:
+            self._plan_vehicle(row, tenant)
+        if row.resource:
+            self._plan_resource(row, tenant, meter)
+
+    def _belongs_elsewhere(self, row: Row, column: str, what: str, obj, tenant) -> bool:
+        """A meter or vehicle of another tenant: an import does not move it (Spark cannot
+        move a location or a vehicle to another user)."""
+        if obj.tenant_id is not None and obj.tenant_id == tenant.pk:
+            return False
+        self.errors.append(
+            _error(
+                row.number,
+                column,
+                _('"%(key)s" is already the %(what)s of %(tenant)s in %(unit)s.')
+                % {
+                    "key": getattr(obj, "meter_point_id", None) or obj.vin,
+                    "what": what,
+                    "tenant": obj.tenant,
+                    "unit": obj.tenant.unit,
+                },
+            )
+        )
+        return True
+
+    def _plan_meter(self, row: Row, tenant: TenantUser) -> Meter | None:
+        meter = self.meters.get(row.meter["meter_point_id"])
+        if meter is None:
+            meter = Meter(tenant=tenant, **row.meter)
+            self.meters[meter.meter_point_id] = meter
+            self._create("meters", meter)
+            return meter
+        if self._belongs_elsewhere(row, "meter_point_id", _("meter"), meter, tenant):
+            return None
+        self._update("meters", meter, {})
+        return meter
+
+    def _plan_vehicle(self, row: Row, tenant: TenantUser) -> None:
+        values = row.vehicle
+        vehicle = self.vehicles_by_vin.get(values.get("vin") or "")
+        if vehicle is not None and self._belongs_elsewhere(
+            row, "vehicle_vin", _("vehicle"), vehicle, tenant
+        ):
+            return
+        theirs = self.vehicles_of[tenant.pk] if tenant.pk else []
+        if vehicle is None:
+            # The same car by brand and model (given its VIN now, or none at all).
+            vehicle = next(
+                (
+                    v
+                    for v in theirs
+                    if (v.brand, v.model) == (values["brand"], values["model"])
+                    and (not v.vin or v.vin == values.get("vin", v.vin))
+                ),
+                None,
+            )
+        if vehicle is None:
+            # No VIN is NULL, not "": several vehicles may have none (Vehicle.save does
+            # the same, which bulk_create skips).
+            vehicle = Vehicle(tenant=tenant, **{"vin": None, **values})
+            theirs.append(vehicle)
+            self._create("vehicles", vehicle)
+        else:
+            self._update("vehicles", vehicle, values)
+
+    def _plan_resource(self, row: Row, tenant: TenantUser, meter: Meter | None) -> None:
+        values = row.resource
+        theirs = self.resources_of[tenant.pk] if tenant.pk else []
+        resource = next((r for r in theirs if r.kind == values["kind"]), None)
+        if resource is None:
+            # Bound to the row's meter (Spark binds every resource but a vehicle to a
+            # location); an existing one keeps its meter: Spark cannot move it.
+            resource = Resource(tenant=tenant, meter=meter, **values)
+            theirs.append(resource)
+            self._create("resources", resource)
+        else:
+            self._update("resources", resource, values)
+
     def write(self) -> Summary:
         """Call inside transaction.atomic(): parents first, so children get their ids."""
         now = timezone.now()
@@ -681,8 +893,11 @@ class Importer:
             "devices": Device,
             "tenants": TenantUser,
             "invites": Invite,
+            "meters": Meter,
+            "vehicles": Vehicle,
+            "resources": Resource,
         }
-        for kind in KINDS:
+        for kind in self.kinds:
             model = models[kind]
             if self.created[kind]:
                 # bulk_create sets pks (RETURNING) and takes each parent's fresh pk.
@@ -692,7 +907,7 @@ class Importer:
                     obj.updated_at = now  # bulk_update skips auto_now
                 fields = sorted(self.update_fields[kind] | {"updated_at"})
                 model.objects.bulk_update(self.updated[kind], fields, batch_size=1000)
-        changed = {id(o): o for kind in KINDS for o in self.created[kind] + self.updated[kind]}
+        changed = {id(o): o for kind in self.kinds for o in self.created[kind] + self.updated[kind]}
         changed |= {id(u): u for u in self.follow_building}
         marked = outbox.mark_pending(changed.values()) if changed else []
         return Summary(self.counts, len(marked))
@@ -713,14 +928,16 @@ def _gc_paused():
 
 
 def import_file(path) -> Summary:
-    """Validate the whole file, then import it in one transaction; raises ImportFileError
-    or ImportErrors (every bad row and column) and then writes nothing."""
+    """Validate the whole file (CSV or .xlsx, a path or a spreadsheets.Upload), then
+    import it in one transaction; raises ImportFileError or ImportErrors (every bad row
+    and column) and then writes nothing."""
     with _gc_paused():
         return _import_file(path)
 
 
 def _import_file(path) -> Summary:
-    columns, raw_rows, errors = read_csv(path)
+    columns, raw_rows, errors = read_table(path)
+    header_wrong = bool(errors)
     rows, cache = [], {}
     for number, cells in raw_rows:
         row, row_errors = parse_row(number, cells, cache)
@@ -728,10 +945,15 @@ def _import_file(path) -> Summary:
         if row is not None:
             rows.append(row)
     errors += check_rows(rows)
+    if header_wrong:
+        # Without its columns the file cannot be planned against the database: what the
+        # rows themselves show is reported with the header's problems.
+        raise ImportErrors(errors)
     # Rows already wrong are left out of planning, so each mistake is reported once.
     bad = {e.row for e in errors}
+    kinds = (*KINDS, *(k for k, spark in SPARK_KINDS.items() if set(spark) & set(columns)))
     with transaction.atomic():
-        importer = Importer([row for row in rows if row.number not in bad])
+        importer = Importer([row for row in rows if row.number not in bad], kinds)
         importer.plan()
         errors += importer.errors
         if errors:

@@ -11,25 +11,31 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .catalogue.models import CatalogueEntry, CatalogueRefresh
-from .page_models import InviteEmail, Wizard
+from .page_models import ImportPreview, InviteEmail, Wizard
 from .sync.models import ApiCall, ProviderConnection, SyncRecord
+from .sync.reconcile.models import Comparison, Drift
 from .validators import (
-    heating_element_watts as parse_heating_elements,
-)
-from .validators import (
+    formula_errors,
     validate_heating_elements,
     validate_postcode,
     validate_vin,
+)
+from .validators import (
+    heating_element_watts as parse_heating_elements,
 )
 
 __all__ = [
     "ApiCall",
     "CatalogueEntry",
     "CatalogueRefresh",
+    "Comparison",
     "Device",
+    "Drift",
+    "ImportPreview",
     "Invite",
     "InviteEmail",
     "Meter",
@@ -37,6 +43,7 @@ __all__ = [
     "Resource",
     "Space",
     "SyncRecord",
+    "Tenancy",
     "TenantUser",
     "Vehicle",
     "Wizard",
@@ -116,6 +123,18 @@ class Synced(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean_fields(self, exclude=None):
+        """Django's checks, and no free text beginning like a formula: what the wizard,
+        the admin and the pages save reaches platforms, e-mails and spreadsheets (the
+        importer checks its cells the same way, validators.looks_like_formula)."""
+        errors = formula_errors(self, exclude)
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Space(Synced):
@@ -273,6 +292,15 @@ class TenantUser(Synced):
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("e-mail"))
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # Spark's current API has the partner choose a user's id (NOTES.md): ours, made
+    # before the first create, so a create whose answer was lost is found again by it.
+    spark_user_id = models.UUIDField(
+        _("Spark user id"),
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text=_("Our key for the tenant on Volue Spark."),
+    )
 
     class Meta:
         verbose_name = _("tenant user")
@@ -281,6 +309,40 @@ class TenantUser(Synced):
         constraints = [
             models.UniqueConstraint(fields=["unit", "email"], name="unique_tenant_email_in_unit")
         ]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>"
+
+
+class Tenancy(models.Model):
+    """Who lived in a unit, from when to when: the unit's tenancy history.
+
+    Kept after the tenant is gone (their name and e-mail are copied here), because a
+    tenant's record and their access on the platforms end with the tenancy. Not synced
+    to any platform."""
+
+    unit = models.ForeignKey(
+        Space, on_delete=models.CASCADE, related_name="tenancies", verbose_name=_("unit")
+    )
+    tenant = models.OneToOneField(
+        TenantUser,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tenancy",
+        verbose_name=_("tenant"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail"))
+    moved_in = models.DateField(_("moved in"), null=True, blank=True)
+    moved_out = models.DateField(_("moved out"), null=True, blank=True)
+    ended_by = models.CharField(_("ended by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tenancy")
+        verbose_name_plural = _("tenancies")
+        ordering = ["unit_id", "-moved_in", "-pk"]
 
     def __str__(self):
         return f"{self.name} <{self.email}>"
@@ -326,15 +388,38 @@ class Invite(Synced):
         ]
 
     def __str__(self):
-        return f"Invite {self.email} to {self.space}"
+        return gettext("Invite %(email)s to %(space)s") % {"email": self.email, "space": self.space}
+
+
+# What a unit's category says about the place its meters measure (Spark's location
+# type): a flat is residential, a shop or office commercial; the rest says neither.
+RESIDENTIAL_CATEGORIES = (
+    SpaceCategory.FLAT,
+    SpaceCategory.APARTMENT_BUILDING,
+    SpaceCategory.SINGLE_FAMILY_HOME,
+    SpaceCategory.HOUSEHOLD,
+    SpaceCategory.ROOM,
+)
+COMMERCIAL_CATEGORIES = (
+    SpaceCategory.COMMERCIAL,
+    SpaceCategory.OFFICE,
+    SpaceCategory.RETAIL,
+    SpaceCategory.HOTEL,
+    SpaceCategory.RESTAURANT,
+    SpaceCategory.DOCTORS_OFFICE,
+    SpaceCategory.PRODUCTION,
+)
 
 
 class Meter(Synced):
-    """A tenant's power meter, as energy-coordination platforms register it."""
+    """A tenant's power meter, as energy-coordination platforms register it (Spark's
+    current API: a location with the meter's metering point)."""
 
     class LocationType(models.TextChoices):
+        FROM_UNIT = "", _("From the unit (a flat: residential; a shop, office: commercial)")
         RESIDENTIAL = "Residential", _("Residential")
         COMMERCIAL = "Commercial", _("Commercial")
+        OTHER = "Other", _("Other")
 
     tenant = models.ForeignKey(
         TenantUser, on_delete=models.CASCADE, related_name="meters", verbose_name=_("tenant")
@@ -365,7 +450,16 @@ class Meter(Synced):
         _("location type"),
         max_length=20,
         choices=LocationType.choices,
-        default=LocationType.RESIDENTIAL,
+        default=LocationType.FROM_UNIT,
+        blank=True,
+    )
+    # Spark's current API has the partner choose a location's id: ours, like the user's.
+    spark_location_id = models.UUIDField(
+        _("Spark location id"),
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text=_("Our key for the meter's location on Volue Spark."),
     )
 
     class Meta:
@@ -376,7 +470,19 @@ class Meter(Synced):
         ]
 
     def __str__(self):
-        return f"Meter {self.meter_point_id}"
+        return gettext("Meter %(id)s") % {"id": self.meter_point_id}
+
+    @property
+    def effective_location_type(self) -> str:
+        """The location type chosen, or what the tenant's unit says (reads the unit)."""
+        if self.location_type:
+            return self.location_type
+        category = self.tenant.unit.category
+        if category in RESIDENTIAL_CATEGORIES:
+            return self.LocationType.RESIDENTIAL
+        if category in COMMERCIAL_CATEGORIES:
+            return self.LocationType.COMMERCIAL
+        return self.LocationType.OTHER
 
 
 class Vehicle(Synced):
@@ -415,6 +521,13 @@ class Vehicle(Synced):
         self.vin = self.vin or None  # several vehicles may have no VIN; unique ignores NULL
         super().save(*args, **kwargs)
 
+    def place(self):
+        """(latitude, longitude) of its tenant's first meter that has them, or Nones."""
+        meter = (
+            self.tenant.meters.exclude(latitude=None).exclude(longitude=None).order_by("pk")
+        ).first()
+        return (meter.latitude, meter.longitude) if meter else (None, None)
+
 
 class Resource(Synced):
     """A tenant's flexible load other than a vehicle: a hot-water tank, heat pump,
@@ -437,6 +550,16 @@ class Resource(Synced):
 
     tenant = models.ForeignKey(
         TenantUser, on_delete=models.CASCADE, related_name="resources", verbose_name=_("tenant")
+    )
+    # Spark's current API binds every resource but a vehicle to a location (a meter).
+    meter = models.ForeignKey(
+        Meter,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resources",
+        verbose_name=_("meter"),
+        help_text=_("The tenant's meter it sits behind; empty: the tenant's first meter."),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     resource_id = models.UUIDField(
@@ -473,7 +596,17 @@ class Resource(Synced):
         described = " ".join(filter(None, [self.brand, self.model]))
         return f"{self.get_kind_display()}{f' {described}' if described else ''}"
 
+    @property
+    def location_meter(self) -> "Meter | None":
+        """The meter whose location the resource is bound to on Spark (current API)."""
+        if self.meter_id is not None:
+            return self.meter
+        return self.tenant.meters.order_by("pk").first()
+
     def clean(self):
+        meter_elsewhere = self.meter_id is not None and self.meter.tenant_id != self.tenant_id
+        if meter_elsewhere and self.tenant_id is not None:
+            raise ValidationError({"meter": _("Choose one of this tenant's meters.")})
         if self.heating_elements and self.kind not in self.HEATED_BY_ELEMENTS:
             raise ValidationError(
                 {

@@ -23,13 +23,18 @@ class Wizard(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     step = models.PositiveSmallIntegerField(choices=Step.choices, default=Step.SPACE)
     reached = models.PositiveSmallIntegerField(
-        choices=Step.choices, default=Step.SPACE, help_text="The furthest step saved so far."
+        choices=Step.choices, default=Step.SPACE, help_text=_("The furthest step saved so far.")
     )
     building = models.ForeignKey(
         "onboarding.Space", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # True when this wizard created the building (its fields may then still change here).
     building_is_new = models.BooleanField(default=False)
+    # False for a change of tenant: the unit (and its devices) were there before this
+    # wizard and stay when it is discarded.
+    unit_is_new = models.BooleanField(default=True)
+    # A change of tenant: the day the new tenant moves in (their tenancy's start).
+    moves_in_on = models.DateField(null=True, blank=True)
     unit = models.ForeignKey(
         "onboarding.Space", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -49,6 +54,8 @@ class Wizard(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("onboarding")
+        verbose_name_plural = _("onboardings")
         ordering = ["-updated_at"]
 
     def __str__(self):
@@ -70,7 +77,30 @@ class InviteEmail(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("invite e-mail")
+        verbose_name_plural = _("invite e-mails")
         ordering = ["-sent_at"]
 
     def __str__(self):
         return f"{self.subject} → {self.to}"
+
+
+class ImportPreview(models.Model):
+    """An uploaded building file checked and waiting for staff to confirm it: kept here,
+    not on a web host's disk, so any host can confirm it, and deleted when confirmed or
+    once it has expired (it holds tenants' names and e-mails)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    filename = models.CharField(max_length=255)
+    data = models.BinaryField()
+    uploaded_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("import preview")
+        verbose_name_plural = _("import previews")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.filename

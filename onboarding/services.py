@@ -19,6 +19,7 @@ from .sync import outbox
 from .sync.models import SyncRecord
 
 State = SyncRecord.State
+RemoteState = SyncRecord.RemoteState
 
 
 class DeletionRefused(Exception):
@@ -38,12 +39,14 @@ def save(obj, *, validate: bool = True):
     with transaction.atomic():
         if obj.pk and _deletion_requested(obj):  # staff deleted it in another tab meanwhile
             raise ValueError(f"{obj} is being deleted and cannot be changed.")
-        moved = isinstance(obj, Space) and obj.is_building and _address_changed(obj)
+        readdressed = isinstance(obj, Space) and _address_changed(obj)
         obj.save()
         changed = [obj]
-        if moved:
+        if readdressed and obj.is_building:
             # Units without an address of their own are sent with the building's.
             changed += list(obj.units.select_related("parent"))
+        if readdressed:
+            changed += _carrying_the_address(obj)
         outbox.mark_pending(changed)
     return obj
 
@@ -78,6 +81,15 @@ def _deletion_requested(obj) -> bool:
     return rows.filter(deletion_requested_at__isnull=False).exists()
 
 
+def _carrying_the_address(space: Space) -> list:
+    """Tenants' meters sent with their unit's address (Spark's guide form): they go again,
+    and the platform's handler says whether it took the new address (not sent)."""
+    from .models import Meter
+
+    units = [space, *space.units.all()] if space.is_building else [space]
+    return list(Meter.objects.filter(tenant__unit__in=units).select_related("tenant__unit__parent"))
+
+
 def _address_changed(building: Space) -> bool:
     if building.pk is None:
         return False
@@ -93,9 +105,30 @@ class _DeletionPlan:
     notes: list[str]  # what stays on a disabled platform
 
 
+def ended_with(obj) -> list:
+    """What ends with `obj` although the database keeps it (a foreign key that sets
+    null): a tenant's invites, whose access ends with the tenancy."""
+    from .models import Invite, TenantUser
+
+    if isinstance(obj, TenantUser) and obj.pk:
+        return list(Invite.objects.filter(tenant=obj).select_related("space"))
+    return []
+
+
+def _family(obj) -> list:
+    family = [obj, *cascade(obj)]
+    seen = {(type(m), m.pk) for m in family}
+    for member in list(family):
+        for extra in ended_with(member):
+            if (type(extra), extra.pk) not in seen:
+                seen.add((type(extra), extra.pk))
+                family.append(extra)
+    return family
+
+
 def _plan_deletion(obj, *, lock: bool) -> _DeletionPlan:
     """What deleting `obj` means on each platform; raises DeletionRefused."""
-    family = [obj, *cascade(obj)]
+    family = _family(obj)
     rows = _rows_of(family, lock=lock)
     enabled = set(registry.enabled())
     held = [r for r in rows if r.platform_may_hold]
@@ -137,6 +170,11 @@ def delete(obj, notes: list[str] | None = None) -> bool:
     """
     with transaction.atomic():
         plan = _plan_deletion(obj, lock=True)
+        if type(obj).__name__ == "TenantUser" and not _tenancy_of(obj).moved_out:
+            # Deleted, not moved out: the history still says when the tenancy ended.
+            tenancy = _tenancy_of(obj)
+            tenancy.moved_out = timezone.localdate()
+            tenancy.save()
         if notes is not None:
             notes += plan.notes
         remote_ids = {r.pk for r in plan.remote}
@@ -145,6 +183,14 @@ def delete(obj, notes: list[str] | None = None) -> bool:
         SyncRecord.objects.filter(
             pk__in=[r.pk for r in plan.rows if r.pk not in remote_ids]
         ).delete()
+        held_by = {(r.content_type.model_class(), r.object_id) for r in plan.remote}
+        # What ends with it but is not deleted with it by the database (a tenant's
+        # invites) and that no platform holds goes now; the rest waits like obj.
+        cascaded = {(type(m), m.pk) for m in cascade(obj)} | {(type(obj), obj.pk)}
+        extras = [m for m in plan.family if (type(m), m.pk) not in cascaded]
+        for extra in extras:
+            if not any(k == (type(extra), extra.pk) for k in held_by):
+                extra.delete()
         if not remote_ids:
             obj.delete()
             return True
@@ -171,11 +217,11 @@ def _rows_of(objects: list, *, lock: bool) -> list[SyncRecord]:
 
 
 def _voided_by_its_parent(row: SyncRecord, rows: list[SyncRecord], family: list) -> bool:
-    """An invite the platform cannot withdraw is voided when its space is deleted there:
-    nothing is left to be invited to."""
+    """An invite is voided when its space is deleted there (nothing is left to be
+    invited to): its own delete call is not needed."""
     model = row.content_type.model_class()
     handler = registry.handler(row.provider, model)
-    if handler is None or handler.supports_delete:
+    if handler is None or not (handler.voided_with_parent or not handler.supports_delete):
         return False
     member = next(m for m in family if type(m) is model and m.pk == row.object_id)
     parent = handler.parent(member)
@@ -207,25 +253,35 @@ def blind_resends(records) -> list[SyncRecord]:
     ]
 
 
-def retry(records, *, resend_unknown: bool = False) -> int:
+def retry(records, *, resend_unknown: bool = False, who: str = "") -> int:
     """Staff's "retry": failed, stuck or waiting rows go again now.
 
     A row whose earlier create may have arrived is looked up again first (an invited
     tenant may have accepted since). Only with `resend_unknown` (staff confirmed that a
     second invite link may result) is it sent again without finding it.
     """
-    rows = SyncRecord.objects.filter(
-        pk__in=[r.pk for r in records], state__in=RETRYABLE
-    ).select_related("content_type")
+    from .sync.reconcile import fixes
+
+    # A row the platform cannot move to its new parent would only fail again: staff are
+    # offered what can be done instead (fixes.recreate_under_new_parent, or accept).
+    rows = (
+        SyncRecord.objects.filter(pk__in=[r.pk for r in records], state__in=RETRYABLE)
+        .exclude(remote_state=RemoteState.CANNOT_MOVE)
+        .select_related("content_type")
+    )
     # Only once staff were told (needs attention), never while the row is still retrying
     # on its own: then a blind resend could e-mail the tenant twice.
     blind = [r.pk for r in blind_resends(rows)] if resend_unknown else []
+    # Lost by the platform: made again with what hangs under it there.
+    missing = [r for r in rows if r.remote_state == RemoteState.MISSING]
     with transaction.atomic():
-        ids = list(rows.values_list("pk", flat=True))
-        outbox.make_due(rows)
+        ids = [r.pk for r in rows if r.remote_state != RemoteState.MISSING]
+        outbox.make_due(SyncRecord.objects.filter(pk__in=ids))
         SyncRecord.objects.filter(pk__in=blind).update(outcome_unknown=False)
         transaction.on_commit(lambda: outbox.enqueue(ids))
-    return len(ids)
+        if missing:
+            fixes.recreate(missing, who=who)
+    return len(ids) + len(missing)
 
 
 # --- The pages' wizard and invite e-mails -------------------------------------------------
@@ -269,10 +325,16 @@ def wizard_advance(wizard, step: int) -> None:
 
 
 def wizard_save_tenant(wizard, tenant) -> None:
-    """Step 3: the tenant of the wizard's unit (created once, changed after)."""
+    """Step 3: the tenant of the wizard's unit (created once, changed after); their
+    tenancy starts on the wizard's move-in day (today if none was given)."""
     tenant.unit = wizard.unit
     save(tenant)
     wizard.tenant = tenant
+    tenancy = _tenancy_of(tenant)
+    if tenancy.pk is None:
+        tenancy.moved_in = wizard.moves_in_on or timezone.localdate()
+    tenancy.name, tenancy.email = tenant.name, tenant.email
+    tenancy.save()
 
 
 def wizard_save_invite(wizard, *, email: str, platform_sends: bool):
@@ -350,7 +412,9 @@ def wizard_save_building(wizard, building: Space) -> Space:
 
 
 def wizard_pick_building(wizard, building: Space) -> Space:
-    wizard.building, wizard.building_is_new = building, False
+    # The building this wizard created, chosen again on step 1, is still its own.
+    wizard.building_is_new = wizard.building_is_new and wizard.building_id == building.pk
+    wizard.building = building
     return building
 
 
@@ -374,3 +438,170 @@ def import_buildings(path):
     from . import importer
 
     return importer.import_file(path)
+
+
+# --- What a deletion does on each platform ------------------------------------------------
+
+
+# What deleting a kind of object does on a platform, where its handler says nothing more.
+DELETE_EFFECTS = {
+    "Space": "It is deleted there, after what it holds.",
+    "Device": "The device is deleted there, with the readings it holds there.",
+    "TenantUser": "Their user there is deleted, after what hangs under it: their access ends.",
+}
+
+
+def deletion_effects(obj) -> dict:
+    """What `delete(obj)` would do, per platform, for the confirmation page: {"refusal":
+    why it cannot (or ""), "platforms": [{"platform", "label", "effects": [{"object",
+    "kind", "effect"}]}], "local": [objects deleted here only], "notes": [...]}. Reads
+    only; `delete` decides again under its row locks."""
+    try:
+        plan = _plan_deletion(obj, lock=False)
+    except DeletionRefused as refusal:
+        return {"refusal": str(refusal), "platforms": [], "local": [], "notes": []}
+    by_key = {(type(m), m.pk): m for m in plan.family}
+    voided = [
+        r
+        for r in plan.rows
+        if r.platform_may_hold
+        and r.provider in registry.enabled()
+        and r.pk not in {x.pk for x in plan.remote}
+    ]
+    platforms: dict[str, list] = {}
+    for row, voided_there in [(r, False) for r in plan.remote] + [(r, True) for r in voided]:
+        model = row.content_type.model_class()
+        member = by_key.get((model, row.object_id))
+        handler = registry.handler(row.provider, model)
+        if voided_there:
+            effect = "It goes with its parent there; nothing else is called."
+        else:
+            effect = (handler.delete_effect if handler else "") or DELETE_EFFECTS.get(
+                model.__name__, "It is deleted there."
+            )
+        platforms.setdefault(row.provider, []).append(
+            {"object": str(member or row.object_repr), "kind": model._meta.verbose_name,
+             "effect": effect}
+        )  # fmt: skip
+    held = {(r.content_type.model_class(), r.object_id) for r in plan.rows if r.platform_may_hold}
+    local = [m for m in plan.family if (type(m), m.pk) not in held]
+    return {
+        "refusal": "",
+        "platforms": [
+            {"platform": name, "label": registry.label(name), "effects": platforms[name]}
+            for name in registry.enabled()
+            if name in platforms
+        ],
+        "local": local,
+        "notes": plan.notes,
+    }
+
+
+# --- Tenancies: move-out, move-in, history -----------------------------------------------
+
+
+def _tenancy_of(tenant):
+    from .models import Tenancy
+
+    tenancy = Tenancy.objects.filter(tenant=tenant).first()
+    if tenancy is None:
+        tenancy = Tenancy(
+            unit_id=tenant.unit_id,
+            tenant=tenant,
+            name=tenant.name,
+            email=tenant.email,
+            moved_in=timezone.localtime(tenant.created_at).date() if tenant.created_at else None,
+        )
+    return tenancy
+
+
+def end_tenancy(tenants, *, moved_out, ended_by: str = "") -> int:
+    """Move-out: each tenant's tenancy ends on `moved_out`, and their access ends on
+    every platform (the tenant is deleted through the outbox: their Spark user with
+    what hangs under it, their Zählerfreunde access). The unit and its devices stay.
+    Raises DeletionRefused (nothing changed) when a platform cannot let one go."""
+    tenants = list(tenants)
+    with transaction.atomic():
+        for tenant in tenants:
+            if tenant.deletion_requested_at:
+                continue
+            tenancy = _tenancy_of(tenant)
+            tenancy.name, tenancy.email = tenant.name, tenant.email
+            tenancy.moved_out, tenancy.ended_by = moved_out, ended_by
+            tenancy.save()
+            delete(tenant)
+    return len(tenants)
+
+
+def tenancy_history(unit) -> list[dict]:
+    """Who lived in the unit, newest first: {"name", "email", "moved_in", "moved_out",
+    "tenant"} (tenant: the current TenantUser, None once moved out)."""
+    from .models import Tenancy, TenantUser
+
+    tenancies = list(Tenancy.objects.filter(unit=unit).select_related("tenant"))
+    covered = {t.tenant_id for t in tenancies if t.tenant_id}
+    history = [
+        {"name": t.name, "email": t.email, "moved_in": t.moved_in, "moved_out": t.moved_out,
+         "tenant": t.tenant if t.tenant_id and not t.moved_out else None}
+        for t in tenancies
+    ]  # fmt: skip
+    for tenant in TenantUser.objects.filter(unit=unit).exclude(pk__in=covered):
+        history.append(
+            {"name": tenant.name, "email": tenant.email,
+             "moved_in": timezone.localtime(tenant.created_at).date(), "moved_out": None,
+             "tenant": tenant}
+        )  # fmt: skip
+    return sorted(history, key=lambda h: (h["moved_out"] is None, h["moved_in"] or 0), reverse=True)
+
+
+def start_change_of_tenant(unit, *, moves_in_on=None, started_by: str = ""):
+    """The wizard for the new tenant of `unit`, from step 3 (the tenant), with the
+    invite after it; the unit and building are the existing ones."""
+    from .page_models import Wizard
+
+    return Wizard.objects.create(
+        building=unit.parent,
+        building_is_new=False,
+        unit=unit,
+        unit_is_new=False,
+        step=Wizard.Step.TENANT,
+        reached=Wizard.Step.TENANT,
+        moves_in_on=moves_in_on,
+        started_by=started_by,
+    )
+
+
+# --- Discarding an unfinished onboarding --------------------------------------------------
+
+
+def wizard_created(wizard) -> list:
+    """The objects this wizard made, top first: what "remove it there" deletes."""
+    if wizard.unit_id and wizard.unit_is_new:
+        building = wizard.building
+        alone = (
+            building is not None
+            and wizard.building_is_new
+            and not building.units.exclude(pk=wizard.unit_id).exists()
+        )
+        return [building] if alone else [wizard.unit]
+    if wizard.building_id and wizard.building_is_new and not wizard.unit_id:
+        return [wizard.building]
+    if wizard.tenant_id:
+        return [wizard.tenant]
+    return [wizard.invite] if wizard.invite_id else []
+
+
+def discard_wizard(wizard, *, remove: bool) -> list:
+    """Drop an unfinished onboarding. With `remove`, what it made is deleted too (on the
+    platforms first, through the outbox); otherwise it stays as it is. Returns the
+    objects whose deletion was started."""
+    with transaction.atomic():
+        doomed = wizard_created(wizard) if remove else []
+        if remove and wizard.tenant_id:
+            from .models import Tenancy
+
+            Tenancy.objects.filter(tenant_id=wizard.tenant_id).delete()  # never lived there
+        for obj in doomed:
+            delete(obj)
+        wizard.delete()
+    return doomed

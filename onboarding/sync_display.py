@@ -1,23 +1,28 @@
 """How an outbox row is put into words, for the admin and the operators' commands:
-labels rather than codes, times to the second, the next try relative to now."""
+labels rather than codes, times to the second, the next try relative to now. In the
+admin's language (the commands run in English, the default language)."""
 
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from providers import coverage
 
+from . import sync_words
 from .sync.models import SyncRecord
 
 State = SyncRecord.State
 
 STATE_LABELS = {
-    State.PENDING: "Pending",
-    State.IN_FLIGHT: "In flight",
-    State.SYNCED: "Synced",
-    State.FAILED: "Failed",
-    State.NEEDS_ATTENTION: "Needs attention",
+    State.PENDING: gettext_lazy("Pending"),
+    State.IN_FLIGHT: gettext_lazy("In flight"),
+    State.SYNCED: gettext_lazy("Synced"),
+    State.FAILED: gettext_lazy("Failed"),
+    State.NEEDS_ATTENTION: gettext_lazy("Needs attention"),
 }
 STATE_COLOURS = {
     State.PENDING: "#8a5300",
@@ -30,7 +35,15 @@ GREY = "#666"
 
 
 def exact(when: datetime | None, empty: str = "—") -> str:
-    """A time to the second, in the portal's time zone: 2025-03-04 14:05:09."""
+    """A time to the second, in the portal's time zone and the page's language: the one
+    format of the pages and the admin (portal/formats/), e.g. 4 Mar 2025, 14:05:09."""
+    if when is None:
+        return empty
+    return date_format(localtime(when), "DATETIME_FORMAT")
+
+
+def iso(when: datetime | None, empty: str = "—") -> str:
+    """A time to the second for operators' commands and logs: 2025-03-04 14:05:09."""
     if when is None:
         return empty
     return localtime(when).strftime("%Y-%m-%d %H:%M:%S")
@@ -46,7 +59,8 @@ def _duration(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{hours // 24} days"
+    days = hours // 24
+    return ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
 
 
 def relative(when: datetime | None, now: datetime | None = None) -> str:
@@ -55,10 +69,12 @@ def relative(when: datetime | None, now: datetime | None = None) -> str:
         return ""
     delta = (when - (now or timezone.now())).total_seconds()
     if 0 < delta < 1:
-        return "in under 1 s"
+        return _("in under 1 s")
     if -1 < delta <= 0:
-        return "just now"
-    return f"in {_duration(delta)}" if delta > 0 else f"{_duration(-delta)} ago"
+        return _("just now")
+    if delta > 0:
+        return _("in %(time)s") % {"time": _duration(delta)}
+    return _("%(time)s ago") % {"time": _duration(-delta)}
 
 
 def state_label(row: SyncRecord, *, full: bool = False) -> str:
@@ -67,14 +83,22 @@ def state_label(row: SyncRecord, *, full: bool = False) -> str:
     text = row.get_state_display() if full else STATE_LABELS.get(row.state, row.state)
     notes = []
     if row.operation == SyncRecord.Operation.DELETE:
-        notes.append("delete")
+        notes.append(_("delete"))
     if row.state == State.SYNCED and row.dismissed_at is not None:
-        notes.append("accepted as is")
-    if row.outcome_unknown:
-        notes.append("outcome unknown")
+        notes.append(_("accepted as is"))
+    if row.outcome_unknown and not row.remote_id and row.last_error.startswith("Deleted on "):
+        notes.append(_("deleted there (404)"))  # not a create that got no answer
+    elif row.outcome_unknown:
+        notes.append(_("outcome unknown"))
     if row.state == State.NEEDS_ATTENTION and row.waiting_for_parent:
-        notes.append("waits for its parent, goes on by itself")
-    return f"{text} ({', '.join(notes)})" if notes else text
+        notes.append(_("waits for its parent, goes on by itself"))
+    # What the last comparison (reconcile) found, or what the platform could not take:
+    # never a plain "Synced".
+    if row.remote_state:
+        notes.append(str(row.get_remote_state_display()).lower())
+    elif row.not_sent:
+        notes.append(_("not sent: %(why)s") % {"why": sync_words.translate(row.not_sent)})
+    return f"{text} ({', '.join(notes)})" if notes else str(text)
 
 
 def next_try(row: SyncRecord, now: datetime | None = None) -> str:
@@ -83,23 +107,29 @@ def next_try(row: SyncRecord, now: datetime | None = None) -> str:
         return ""
     now = now or timezone.now()
     if row.not_before is None or row.not_before <= now:
-        return "due now"
+        return DUE_NOW
     return relative(row.not_before, now)
+
+
+DUE_NOW = gettext_lazy("due now")
 
 
 def badge(row: SyncRecord, now: datetime | None = None) -> dict:
     """One platform's badge: text, colour, tooltip (the last error, the exact times)."""
     text = f"{coverage.label(row.provider)}: {state_label(row)}"
     retry = next_try(row, now)
-    if retry and retry != "due now":
-        text += f", next try {retry}"
-    tooltip = [row.last_error] if row.last_error else []
+    if retry and retry != DUE_NOW:
+        text += ", " + _("next try %(when)s") % {"when": retry}
+    tooltip = [sync_words.translate(row.last_error)] if row.last_error else []
     if row.state == State.PENDING and row.not_before:
-        tooltip.append(f"Next try {exact(row.not_before)}")
+        tooltip.append(_("Next try %(when)s") % {"when": exact(row.not_before)})
     if row.last_synced_at:
-        tooltip.append(f"Last synced {exact(row.last_synced_at)}")
+        tooltip.append(_("Last synced %(when)s") % {"when": exact(row.last_synced_at)})
     if row.dismissed_at:
-        tooltip.append(f"Accepted as is by {row.dismissed_by} at {exact(row.dismissed_at)}")
+        tooltip.append(
+            _("Accepted as is by %(who)s at %(when)s")
+            % {"who": row.dismissed_by, "when": exact(row.dismissed_at)}
+        )
     return {
         "text": text,
         "colour": STATE_COLOURS.get(row.state, "inherit"),
@@ -109,5 +139,14 @@ def badge(row: SyncRecord, now: datetime | None = None) -> dict:
 
 def taker_badge(taker: coverage.Taker) -> dict:
     """A platform that takes the model but is not in use: grey, with why."""
-    status = "not enabled" if taker.status == taker.DISABLED else "not in this release"
-    return {"text": f"{taker.label}: {status}", "colour": GREY, "title": taker.note}
+    status = _("not enabled") if taker.status == taker.DISABLED else _("not in this release")
+    return {"text": f"{taker.label}: {status}", "colour": GREY, "title": taker_note(taker)}
+
+
+def taker_note(taker: coverage.Taker) -> str:
+    """ "Spark takes this, but Spark is not enabled (PROVIDERS).", in the admin's words."""
+    if taker.status == taker.DISABLED:
+        return _("%(platform)s takes this, but %(platform)s is not enabled (PROVIDERS).") % {
+            "platform": taker.label
+        }
+    return ""

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import auth, dashboard, imports, objects, sync, wizard
+from .views import auth, dashboard, drift, edit, imports, objects, progress, sync, wizard
 
 app_name = "pages"
 
@@ -20,15 +20,31 @@ urlpatterns += [
     path("spaces/<int:pk>/", objects.space, name="space"),
     path("devices/<int:pk>/", objects.device, name="device"),
     path("tenants/<int:pk>/", objects.tenant, name="tenant"),
+    path("edit/<str:kind>/<int:pk>/", edit.edit, name="edit"),
+    path("delete/<str:kind>/<int:pk>/", edit.delete, name="delete"),
+    path("spaces/<int:pk>/change-tenant/", edit.change_tenant, name="change_tenant"),
 ]
 
 urlpatterns += [
     path("onboard/", wizard.wizards, name="wizards"),
     path("onboard/<uuid:wizard_id>/", wizard.resume, name="wizard"),
     path("onboard/<uuid:wizard_id>/step/<int:number>/", wizard.step, name="wizard_step"),
+    path("onboard/<uuid:wizard_id>/discard/", wizard.discard, name="wizard_discard"),
 ]
 
 urlpatterns += [
     path("import/", imports.import_page, name="import"),
     path("import/done/", imports.import_done, name="import_done"),
+    path("import/done/progress/", progress.import_progress, name="import_progress"),
+    path(
+        "import/template.<str:extension>",
+        imports.import_template,
+        name="import_template",
+    ),
+]
+
+urlpatterns += [
+    path("drift/", drift.drift_page, name="drift"),
+    path("drift/compare/", drift.compare_now, name="drift_compare"),
+    path("drift/fix/", drift.fix, name="drift_fix"),
 ]

@@ -4,6 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 # Germany, Austria and Switzerland: four or five digits.
@@ -54,3 +55,39 @@ def heating_element_watts(value: str) -> list[int]:
 
 def validate_heating_elements(value: str) -> None:
     heating_element_watts(value)
+
+
+# A cell or field beginning like a formula is refused (CSV/formula injection, OWASP): a
+# spreadsheet opening an export would run it. A plain negative number ("-1", a
+# basement) is no formula and is let through.
+FORMULA_STARTS = ("=", "+", "-", "@")
+PLAIN_NEGATIVE_NUMBER = re.compile(r"-\d+(?:[.,]\d+)?")
+
+
+def looks_like_formula(raw: str) -> bool:
+    return raw.startswith(FORMULA_STARTS) and not PLAIN_NEGATIVE_NUMBER.fullmatch(raw)
+
+
+def formula_message(raw: str) -> str:
+    return _(
+        'begins with "%(char)s", which a spreadsheet would run as a formula; '
+        "it would reach the platforms and their e-mails. Remove the "
+        'leading "%(char)s".'
+    ) % {"char": raw[0]}
+
+
+def formula_errors(instance, exclude=()) -> dict[str, list[str]]:
+    """{field: [message]} for each free-text field of a model instance that begins like
+    a formula: names, addresses, ids typed by staff (not choices, e-mails or URLs)."""
+    errors = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in (exclude or ()) or field.choices:
+            continue
+        if not isinstance(field, models.CharField | models.TextField) or isinstance(
+            field, models.EmailField | models.URLField
+        ):
+            continue
+        value = getattr(instance, field.attname)
+        if isinstance(value, str) and looks_like_formula(value):
+            errors[field.name] = [formula_message(value)]
+    return errors

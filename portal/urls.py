@@ -8,8 +8,14 @@ urlpatterns = [
     path("", include("onboarding.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("webhooks/spark/", include("spark_events.urls")),
-    path("webhooks/", include("readings.urls")),
+    # /healthz, /readyz, /metrics (docs/operations.md)
+    path("", include("onboarding.operations.urls")),
+]
+# What platforms send to us (webhooks), each from its own folder.
+urlpatterns += [
+    path(f"webhooks/{platform.name}/", include(platform.inbound_urls))
+    for platform in PLATFORMS.values()
+    if platform.inbound_urls
 ]
 
 # A 403 says why, in place when it answers a fragment (onboarding/views/errors.py).

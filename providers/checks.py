@@ -3,20 +3,24 @@
 from django.conf import settings
 from django.core import checks
 
-from .registry import label
+from .registry import not_configured as sandbox_refusal
 
 
-def sandbox_refusal(name: str) -> str:
-    """Why a production deployment must not use this platform as configured, or ""."""
-    if settings.DEBUG or settings.PROVIDER_CONFIG[name]["base_url"]:
-        return ""
-    if settings.SERVE_SANDBOXES:
-        return ""  # a training deployment, on purpose (SERVE_SANDBOXES=true)
-    return (
-        f"{label(name)} is enabled but {name.upper()}_BASE_URL is not set: without "
-        "it the portal would talk to a sandbox. Set the platform's base URL and credentials, "
-        "or remove it from PROVIDERS."
-    )
+@checks.register(checks.Tags.security, deploy=True)
+def served_sandboxes_have_their_own_credentials(app_configs, **kwargs):
+    """A training deployment (SERVE_SANDBOXES=true, DEBUG off) refuses the public
+    default sandbox credentials (settings.py): it needs configured ones."""
+    if not settings.SERVE_SANDBOXES or not settings.SANDBOX_CREDENTIALS_REFUSED:
+        return []
+    names = ", ".join(settings.SANDBOX_CREDENTIALS_REFUSED)
+    return [
+        checks.Error(
+            f"The sandboxes are served but {names} are unset or the public defaults, which "
+            "production refuses: nobody (the portal included) can use the sandboxes.",
+            id="providers.E002",
+            hint="Set them to values of your own (README, Configuration).",
+        )
+    ]
 
 
 @checks.register(checks.Tags.security, deploy=True)

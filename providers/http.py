@@ -8,31 +8,28 @@ secrets redacted and its bodies truncated.
 """
 
 import json
-import re
+import os
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import AuthError, NotFoundError, PermanentError, TransientError
+from .redaction import BARE_SECRET, REDACTED, SECRET_KEY, mask_secrets
 
 BODY_LIMIT = 4000
-# Keys whose values are credentials, or grant access (an invite link lets its holder see a
-# tenant's data): OAuth's codes and tokens, passwords, API keys, Climkit's `jwt`.
-_SECRET_KEY = re.compile(
-    r"secret|token|password|passwd|authorization|apikey|api_key|code_verifier|"
-    r"^(code|device_code|user_code|jwt|key|assertion|invitelink|link)$",
-    re.I,
-)
-# A bare string that looks like a credential (a JWT, or a long opaque token).
-_BARE_SECRET = re.compile(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]*|[A-Za-z0-9+/_.~-]{24,}={0,2})$")
-REDACTED = "***"
+
+# Called right before each request leaves (set by the outbox around an attempt: it
+# renews the row's claim after a wait, or stops the attempt if the claim was taken over).
+before_send: ContextVar[Callable[[], None] | None] = ContextVar("before_send", default=None)
 
 
 @dataclass
@@ -52,9 +49,7 @@ class CallRecord:
 def redact(value):
     """A copy of a JSON value with every secret-looking key's value replaced."""
     if isinstance(value, dict):
-        return {
-            k: (REDACTED if _SECRET_KEY.search(str(k)) else redact(v)) for k, v in value.items()
-        }
+        return {k: (REDACTED if SECRET_KEY.search(str(k)) else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
@@ -63,13 +58,13 @@ def redact(value):
 def _redact_text(text: str) -> str:
     """A body that is not JSON: form-encoded pairs, or a bare token, or plain text."""
     stripped = text.strip()
-    if _BARE_SECRET.match(stripped):
+    if BARE_SECRET.match(stripped):
         return REDACTED
     if "=" in stripped and not any(c in stripped for c in " \n<"):
         pairs = parse_qsl(stripped, keep_blank_values=True)
         if pairs:
             return urlencode(
-                [(k, REDACTED if _SECRET_KEY.search(k) else v) for k, v in pairs], safe="*"
+                [(k, REDACTED if SECRET_KEY.search(k) else v) for k, v in pairs], safe="*"
             )
     return text
 
@@ -96,15 +91,30 @@ def _body_for_log(body) -> str:
     ):
         body = dict(body)  # form data given as pairs
     if isinstance(body, str):  # a JSON string: a bare token in quotes
-        return REDACTED if _BARE_SECRET.match(body) else body[:BODY_LIMIT]
+        return REDACTED if BARE_SECRET.match(body) else body[:BODY_LIMIT]
     text = json.dumps(redact(body), ensure_ascii=False)
     return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + "…"
 
 
 def first_words(response: requests.Response, limit: int = 80) -> str:
-    """The start of a body, for saying what came back instead of what was promised."""
-    text = " ".join((response.text or "").split())
+    """The start of a body, for saying what came back instead of what was promised: from
+    the body as the call log keeps it (secrets redacted), never the raw one."""
+    text = " ".join(redacted_text(response.content).split())
     return (text[:limit] + "…") if len(text) > limit else (text or "an empty body")
+
+
+def redacted_text(body) -> str:
+    """A body (bytes, text, JSON) as words an error message may quote: keys that hold
+    secrets redacted, then anything still looking like a credential masked."""
+    return mask_secrets(_body_for_log(body))
+
+
+def auth_answer(response: requests.Response) -> str:
+    """What an auth endpoint answered, without a word of its body: an odd answer from a
+    token endpoint is where a token hides under a name the redaction does not know."""
+    kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+    size = len(response.content or b"")
+    return f"HTTP {response.status_code} ({kind}, {size} bytes, not shown)"
 
 
 def unexpected(response: requests.Response, promised: str) -> TransientError:
@@ -139,6 +149,23 @@ def json_body(response: requests.Response, kind: type = dict):
     return body
 
 
+def expect_no_content_or_json(response: requests.Response) -> None:
+    """A 2xx of a call whose success carries no data (an update, a delete, a link): an
+    empty body (204, or 200 with none) or JSON is the platform's answer. Anything else
+    (a maintenance page served with 200) is not, so it is no success: TransientError."""
+    if not response.content.strip():
+        return
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        try:
+            response.json()
+        except ValueError:
+            pass  # a JSON type whose body is cut off or garbled is no answer either
+        else:
+            return
+    raise unexpected(response, "no content or JSON")
+
+
 def make_session(read_retries: int = 2) -> requests.Session:
     session = requests.Session()
     retry = Retry(
@@ -155,7 +182,35 @@ def make_session(read_retries: int = 2) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["Accept"] = "application/json"
+    # requests reads the environment's proxy settings on every request unless told not
+    # to (urllib's getproxies, a few hundred microseconds each: measured in
+    # bench/sync_bench.py). They do not change while a process runs, so HttpTransport
+    # resolves them once per host (environment_proxies) and the session trusts nothing
+    # else from the environment, except the CA bundle, read here once.
+    session.trust_env = False
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    session.verify = bundle or True
     return session
+
+
+@lru_cache(maxsize=64)
+def _proxies_for(scheme: str, netloc: str) -> dict:
+    return requests.utils.get_environ_proxies(f"{scheme}://{netloc}/")
+
+
+def _reads_environment(session) -> bool:
+    """Whether requests reads the proxies from the environment itself on each call (a
+    plain Session made elsewhere); ours (make_session), also inside a wrapper that sends
+    through it (Spark's GatewayAwareSession), leave it to HttpTransport."""
+    inner = getattr(session, "session", session)
+    return getattr(inner, "trust_env", True)
+
+
+def environment_proxies(url: str) -> dict:
+    """The proxies the environment names for this URL's host (HTTPS_PROXY, NO_PROXY, …),
+    as requests itself would choose them, worked out once per process and host."""
+    parts = urlsplit(url)
+    return _proxies_for(parts.scheme, parts.netloc)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -169,6 +224,9 @@ def retry_after_seconds(response: requests.Response) -> float | None:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
+        if when.tzinfo is None:
+            # Every HTTP-date is GMT (RFC 9110 5.6.7); the asctime form just does not say so.
+            when = when.replace(tzinfo=UTC)
         return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
@@ -195,7 +253,12 @@ class HttpTransport:
 
     def send(self, method: str, path: str, **kwargs) -> requests.Response:
         """Send one request; raise TransientError if no response came back."""
+        if (guard := before_send.get()) is not None:
+            guard()
         kwargs.setdefault("timeout", self.timeout)
+        url = self.base_url + path
+        if not _reads_environment(self.session):  # ours: the environment's proxies, once
+            kwargs.setdefault("proxies", environment_proxies(url))
         started = time.monotonic()
         record = CallRecord(
             method=method,
@@ -205,7 +268,7 @@ class HttpTransport:
             request_body=_body_for_log(kwargs.get("json", kwargs.get("data"))),
         )
         try:
-            response = self.session.request(method, self.base_url + path, **kwargs)
+            response = self.session.request(method, url, **kwargs)
         except requests.RequestException as exc:
             record.duration_ms = round((time.monotonic() - started) * 1000)
             record.error = type(exc).__name__

@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from prometheus_client import Counter
 from pyrate_limiter import InMemoryBucket, Limiter, Rate, RedisBucket, SQLiteBucket
 
 from .errors import TransientError
@@ -51,6 +52,20 @@ DEFAULT_MAX_WAIT_SECONDS = 30.0
 _WAKE_SPREAD_SECONDS = 0.003
 # How long a Redis lock holder may take before the lock frees itself (a killed process).
 _REDIS_LOCK_SECONDS = 5.0
+
+# For /metrics (docs/operations.md): how much of a budget this deployment uses, how long
+# callers wait for their turn, and how often one gave up waiting.
+ADMISSIONS = Counter(
+    "portal_rate_budget_admissions", "Requests a shared budget let through.", ["budget"]
+)
+WAITED = Counter(
+    "portal_rate_budget_wait_seconds", "Seconds callers waited for their turn.", ["budget"]
+)
+REFUSALS = Counter(
+    "portal_rate_budget_refusals",
+    "Callers whose turn would have come too late (max_wait): they backed off.",
+    ["budget"],
+)
 
 
 @dataclass(frozen=True)
@@ -105,11 +120,15 @@ class Budget:
         deadline = started + self.spec.max_wait
         while True:
             if limiter.try_acquire(self.spec.name, blocking=False):
-                return time.monotonic() - started
+                waited = time.monotonic() - started
+                ADMISSIONS.labels(self.spec.name).inc()
+                WAITED.labels(self.spec.name).inc(waited)
+                return waited
             # Refused, or the lock was busy for a moment: when is the next slot free?
             wait = self._seconds_until_free(bucket)
             now = time.monotonic()
             if now + wait > deadline:
+                REFUSALS.labels(self.spec.name).inc()
                 # Classified as a 429: like the platform's own, it means "not sent, too
                 # many requests now", so the outbox repeats it later without a lookup.
                 raise TransientError(

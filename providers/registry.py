@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from .errors import NotConfigured
+
 
 @dataclass(frozen=True)
 class Platform:
@@ -31,6 +33,15 @@ class Platform:
     # A platform the portal only reads keeps a catalogue of what it holds: the dotted
     # path of its `fetch(client) -> list[CatalogueItem]` module (providers/catalogue.py).
     catalogue_module: str = ""
+    # A platform that takes meter readings: the dotted path of its readings.py, whose
+    # DESTINATION the forwarding engine (onboarding/readings/forwarding.py) sends through.
+    readings_module: str = ""
+    # What the platform sends to us: the dotted path of a URLconf, mounted at
+    # /webhooks/<name>/ (portal/urls.py), always (not only with the sandboxes).
+    inbound_urls: str = ""
+    # Access granted by a person through a device login (RFC 8628, providers/
+    # device_flow.py) rather than by credentials in the settings.
+    person_connects: bool = False
 
     @property
     def sandbox_mount(self) -> str:
@@ -44,6 +55,7 @@ PLATFORMS = {
         sandbox_path="/sandbox/zaehlerfreunde/partner",
         sync_module="providers.zaehlerfreunde.sync",
         sandbox_urls="providers.zaehlerfreunde.sandbox.urls",
+        readings_module="providers.zaehlerfreunde.readings",
     ),
     "smartme": Platform(
         name="smartme",
@@ -53,6 +65,7 @@ PLATFORMS = {
         sandbox_urls="providers.smartme.sandbox.urls",
         sandbox_options={"username": "{client_id}", "password": "{client_secret}"},
         catalogue_module="providers.smartme.catalogue",
+        inbound_urls="providers.smartme.urls",  # the real-time webhook (protobuf)
     ),
     "climkit": Platform(
         name="climkit",
@@ -70,6 +83,7 @@ PLATFORMS = {
         sync_module="providers.spark.sync",
         sandbox_urls="providers.spark.sandbox.urls",
         sandbox_options={"token_url": "{sandbox}/identity/connect/token"},
+        inbound_urls="providers.spark.events.urls",  # signed webhooks
     ),
     "zevvy": Platform(
         name="zevvy",
@@ -77,6 +91,8 @@ PLATFORMS = {
         sandbox_path="/sandbox/zevvy/api",
         sync_module="providers.zevvy.sync",
         sandbox_urls="providers.zevvy.sandbox.urls",
+        readings_module="providers.zevvy.readings",
+        person_connects=True,
         sandbox_options={
             "token_url": "{sandbox}/auth/realms/zevvy/protocol/openid-connect/token",
             "device_authorization_url": (
@@ -100,6 +116,25 @@ class Connection:
 def enabled() -> list[str]:
     """Enabled platforms this release implements, in the order PROVIDERS gives."""
     return [name for name in settings.PROVIDERS if name in PLATFORMS]
+
+
+def not_configured(name: str) -> str:
+    """Why this platform must not be reached as configured, or "": in production
+    (DEBUG off) a platform without a base URL would talk to the embedded sandbox, unless
+    the sandboxes are served on purpose (SERVE_SANDBOXES=true, a training deployment).
+    `check --deploy` says so before start; this keeps it so at run time too."""
+    if settings.DEBUG or settings.PROVIDER_CONFIG[name]["base_url"] or settings.SERVE_SANDBOXES:
+        return ""
+    return (
+        f"{label(name)} is enabled but {name.upper()}_BASE_URL is not set: without "
+        "it the portal would talk to a sandbox. Set the platform's base URL and credentials, "
+        "or remove it from PROVIDERS."
+    )
+
+
+def reachable() -> list[str]:
+    """Enabled platforms the portal may send to now (enabled and configured)."""
+    return [name for name in enabled() if not not_configured(name)]
 
 
 def not_yet_implemented() -> list[str]:
@@ -141,18 +176,35 @@ def connection(name: str) -> Connection:
     )
 
 
+def person_connects(name: str) -> bool:
+    """Whether a person grants the portal access to this platform (a device login)."""
+    platform = PLATFORMS.get(name)
+    return bool(platform and platform.person_connects)
+
+
 def sync_module(name: str):
     return import_module(PLATFORMS[name].sync_module)
 
 
-@cache
 def client(name: str):
-    """One client per process and platform: its HTTP session keeps connections alive."""
+    """One client per process and platform: its HTTP session keeps connections alive.
+    A platform that is not configured has none: nothing is sent, not even to a sandbox."""
+    reason = not_configured(name)
+    if reason:
+        raise NotConfigured(reason)
+    return _client(name)
+
+
+@cache
+def _client(name: str):
+    from onboarding.operations.metrics import call_observer
     from onboarding.sync.recorder import hook_for
     from onboarding.sync.tokens import DatabaseTokenStore
 
     return sync_module(name).make_client(
-        connection(name), token_store=DatabaseTokenStore(name), on_call=hook_for(name)
+        connection(name),
+        token_store=DatabaseTokenStore(name),
+        on_call=call_observer(name, then=hook_for(name)),  # counted for /metrics, then logged
     )
 
 
@@ -162,6 +214,19 @@ def catalogue_module(name: str):
     if platform is None or not platform.catalogue_module:
         return None
     return import_module(platform.catalogue_module)
+
+
+def readings_module(name: str):
+    """The platform's readings destination module, or None if it takes no readings."""
+    platform = PLATFORMS.get(name)
+    if platform is None or not platform.readings_module:
+        return None
+    return import_module(platform.readings_module)
+
+
+def catalogue_platforms() -> list[str]:
+    """Enabled platforms the portal reads into its catalogue (smart-me, Climkit)."""
+    return [name for name in enabled() if PLATFORMS[name].catalogue_module]
 
 
 def handlers(name: str) -> dict:
@@ -177,6 +242,9 @@ def providers_for(model) -> list[str]:
     return [name for name in enabled() if model in handlers(name)]
 
 
+client.cache_clear = _client.cache_clear  # as when client() was the cached function
+
+
 @receiver(setting_changed)
 def _forget_clients(**kwargs):
-    client.cache_clear()
+    _client.cache_clear()

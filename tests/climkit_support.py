@@ -16,6 +16,12 @@ class ClimkitControl(SandboxControl):
         )
         response.raise_for_status()
 
+    def answers(self, **shapes) -> dict:
+        """How the sandbox answers where public sources disagree (`_sandbox/answers`)."""
+        response = self.http.post(f"{self.control}/answers", json=shapes, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
     def arrivals(self) -> list[dict]:
         return self.state()["rate_limit"]["arrivals"]
 

@@ -11,12 +11,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone, translation
+
+from . import clock, fast_flush
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,8 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FAST_SYNC = {
     "SYNC_BACKOFF_BASE_SECONDS": 0.2,
     "SYNC_BACKOFF_CAP_SECONDS": 1.0,
-    "SYNC_CLAIM_TIMEOUT_SECONDS": 3.0,
+    # Half as long again as one call's longest wait (onboarding/sync/checks.py).
+    "SYNC_CLAIM_TIMEOUT_SECONDS": 7.0,
     "SYNC_MAX_ATTEMPTS": 6,
+    # A Climkit login holds the token lock while it waits for its turn (1 request/s).
+    "SYNC_TOKEN_LOCK_WAIT_SECONDS": 2.0,
+    "PROVIDER_CONNECT_TIMEOUT_SECONDS": 0.5,
     "PROVIDER_TIMEOUT_SECONDS": 2.0,
     "SANDBOX_CLIENT_ID": "portal-sandbox",
     "SANDBOX_CLIENT_SECRET": "sandbox-secret",
@@ -84,17 +93,47 @@ class SandboxControl:
         self.http.post(f"{self.control}/reset", timeout=10).raise_for_status()
 
 
+def pytest_report_header(config):
+    if clock.travelling():
+        now = datetime.now(UTC)
+        return f"clock: {now:%Y-%m-%d %H:%M:%S} UTC, {timezone.localtime(now):%H:%M %Z} local"
+    return None
+
+
 def Sandbox(base: str) -> SandboxControl:  # noqa: N802 - reads like the class it was
     """The Zählerfreunde sandbox's control side."""
     return SandboxControl(base, "zaehlerfreunde")
 
 
 def pytest_configure(config):
+    fast_flush.install()
+    # TEST_CLOCK runs everything at another hour (tests/clock.py); SQLite only.
+    if clock.start_from_env() and not django_settings.DATABASES["default"]["ENGINE"].endswith(
+        "sqlite3"
+    ):
+        raise pytest.UsageError(f"{clock.CLOCK} needs SQLite: unset DATABASE_URL")
     config.addinivalue_line(
         "markers",
         "platforms(*names): the platforms enabled for the test and its worker processes "
         "(default: every platform but zevvy)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_in_the_cache():
+    """Every test starts with an empty cache, as a test's database starts empty: a
+    refresh "asked less than a minute ago" or a token lock left by a worker killed at a
+    test's end (Redis, 60 s expiry) must not reach the next test. With Redis this
+    empties the test process's own database (portal/test_slots.py), broker included, so
+    a killed worker's unacked messages are not redelivered into the next test either."""
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A page asked for in German leaves German active in the thread (LocaleMiddleware
+    never switches back): every test starts in the portal's default language."""
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
@@ -195,6 +234,9 @@ def worker_env(portal, live_server) -> dict:
         DJANGO_SETTINGS_MODULE="portal.settings",
         VAR_DIR=str(django_settings.VAR_DIR),
         PROVIDERS=",".join(django_settings.PROVIDERS),
+        # The form of Spark's API and its report units: the test's, as its sandbox serves.
+        SPARK_API=django_settings.SPARK_API,
+        SPARK_REPORT_UNITS=django_settings.SPARK_REPORT_UNITS,
     )
     return env
 
@@ -213,7 +255,11 @@ def start_worker(worker_env):
 
     yield start
     for worker in workers:
-        worker.stop()
+        # Killed, not stopped: a warm shutdown waits for the task in hand (seconds, in a
+        # test that just left one backing off), and the next test purges the broker and
+        # starts from an empty database anyway.
+        if worker.process and worker.process.poll() is None:
+            worker.kill()
         print("".join(worker.log[-60:]))  # shown when the test failed
 
 
@@ -226,6 +272,13 @@ def worker(start_worker) -> WorkerProcess:
 def spark(portal, live_server) -> SandboxControl:
     """The Spark sandbox's control side; the portal's settings point at the live server."""
     return SandboxControl(live_server.url, "spark")
+
+
+@pytest.fixture
+def spark_guide(settings):
+    """Spark's guide form (SPARK_API=guide) for the portal, its sandbox and its workers."""
+    settings.SPARK_API = "guide"
+    return settings
 
 
 @pytest.fixture

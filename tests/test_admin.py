@@ -389,17 +389,15 @@ def test_changing_a_building_marks_it_and_its_units(admin_client):
 # --- deleting through the services ----------------------------------------------------
 
 
-def test_deleting_a_synced_invite_is_refused(admin_client):
+def test_deleting_a_synced_invite_asks_zaehlerfreunde_to_end_the_access(admin_client):
     invite = make(Invite)
     record(invite, State.SYNCED, remote_id="https://zf.example/invite/abc")
     response = admin_client.post(url(invite, "delete"), {"post": "yes"}, follow=True)
     assert response.status_code == 200
-    shown = " ".join(messages_of(response))
-    assert "Cannot delete" in shown
-    assert "no API to withdraw an invite" in shown
+    assert any("requested" in m for m in messages_of(response))
     invite.refresh_from_db()
-    assert invite.deletion_requested_at is None
-    assert invite.sync_records.get().operation == SyncRecord.Operation.UPSERT
+    assert invite.deletion_requested_at is not None
+    assert invite.sync_records.get().operation == SyncRecord.Operation.DELETE
 
 
 def test_deleting_a_space_nobody_has_deletes_it(admin_client):
@@ -450,8 +448,8 @@ def test_bulk_delete_goes_through_the_service(admin_client):
         {"action": "delete_selected", "_selected_action": [invite.pk], "post": "yes"},
         follow=True,
     )
-    assert any("no API to withdraw an invite" in m for m in messages_of(response))
-    assert Invite.objects.filter(pk=invite.pk).exists()
+    assert any("Deletion requested for 1 invite" in m for m in messages_of(response))
+    assert Invite.objects.get(pk=invite.pk).deletion_requested_at is not None
 
 
 # --- secrets --------------------------------------------------------------------------

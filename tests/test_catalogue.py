@@ -353,7 +353,7 @@ def test_bad_credentials_say_what_to_fix_and_keep_the_catalogue(smartme, portal,
     assert sentence.startswith("smart-me (the sandbox at ") and sentence.count(". ") == 0
     assert "refused our credentials" in sentence
     assert sentence.endswith("check SMARTME_CLIENT_ID and SMARTME_CLIENT_SECRET "
-                             "(and SMARTME_TOKEN_PATH).")  # fmt: skip
+                             "(and SMARTME_TOKEN_PATH, SMARTME_SCOPE).")  # fmt: skip
     assert snapshot() == before
 
     with pytest.raises(CommandError, match="1 platform"):

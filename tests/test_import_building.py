@@ -241,19 +241,33 @@ def test_a_device_listed_under_another_unit_moves_there(tmp_path):
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (["building", "address_line_one", "city", "unit"], "Missing required columns: postcode."),
+        (["building", "address_line_one", "city", "unit"], ["row 1, postcode: Missing required"]),
         (
             ["building", "address_line_one", "postcode", "city", "unit", "etage", "Zimmer"],
-            "Unknown columns: etage, zimmer.",
+            ["row 1, etage: Unknown column", "row 1, zimmer: Unknown column"],
         ),
-        (["building", "address_line_one", "postcode", "city", "unit", "unit"], "named twice: unit"),
+        (["building", "address_line_one", "postcode", "city", "unit", "unit"],
+         ["row 1, unit: This column is named twice"]),
     ],
-)
+)  # fmt: skip
 def test_a_bad_header_is_refused(tmp_path, header, expected):
     path = write(tmp_path / "header.csv", [["Haus", "Weg 1", "10115", "Berlin", "1"]], header)
-    message, _ = run_failing(path)
-    assert expected in message
+    message, lines = run_failing(path)
+    assert "nothing was imported" in message
+    for line in expected:
+        assert any(shown.startswith(line) for shown in lines), lines
     assert Space.objects.count() == 0
+
+
+def test_a_missing_column_does_not_hide_the_rows_errors(tmp_path):
+    header = ["building", "address_line_one", "city", "unit", "tenant_name", "tenant_email"]
+    path = write(
+        tmp_path / "both.csv", [["Haus", "Weg 1", "Berlin", "1", "Ann", "not-mail"]], header
+    )
+    _, lines = run_failing(path)
+    assert any(line.startswith("row 1, postcode: Missing required column") for line in lines)
+    assert any(line.startswith("row 2, tenant_email:") for line in lines), lines
+    assert not any("row 2, postcode" in line for line in lines)  # said once, in row 1
 
 
 def test_importing_the_same_file_again_changes_nothing(tmp_path):

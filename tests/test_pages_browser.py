@@ -94,6 +94,8 @@ def test_onboard_a_tenant_through_the_five_steps(browser, live_server, portal, w
     assert Space.objects.count() == 0  # nothing saved, nothing sent
     page.screenshot(path=shots / "1-space-errors.png", full_page=True)
     page.get_by_label("Postcode").fill("3000")
+    # Zählerfreunde keeps the Mieterstrom flag from the create: asked for, never "Unknown".
+    page.get_by_label("Takes part in the Mieterstrom project").select_option("false")
     page.get_by_role("button", name="Save and continue").dblclick()  # a double click
 
     # 2 Devices: one from the smart-me catalogue, one by hand.
@@ -199,7 +201,7 @@ def test_a_csv_with_one_bad_row_shows_it_and_imports_nothing(browser, live_serve
         "Hof;Weg 1;8000;Zürich;Flat 2;Ben;not-an-email\n"
     )
     page.get_by_role("link", name="Import a building", exact=True).click()
-    page.get_by_label("CSV file").set_input_files(str(csv))
+    page.get_by_label("CSV or Excel file").set_input_files(str(csv))
     page.get_by_role("button", name="Check the file").click()
     page.get_by_text("nothing was imported").wait_for()
     row = page.locator("tbody tr", has_text="tenant_email")

@@ -1,6 +1,7 @@
 """The pages through Django's test client: whole pages and fragments, validation in
 place, permissions, the wizard's tokens, the import, and queries that do not grow."""
 
+import re
 import uuid
 
 import pytest
@@ -61,6 +62,25 @@ def test_dashboard_queries_do_not_grow_with_units(staff):
     assert queries_for(staff, "/", **fragment("buildings")) == one_fragment
 
 
+def test_buildings_fragment_reads_only_the_buildings(staff):
+    # The fragment htmx polls every 3 s while rows are on their way: what needs attention,
+    # when its trouble began and the objects we do not know are not in it.
+    home = many_units(3)
+    row = SyncRecord.objects.filter(object_id=home.units.first().pk).first()
+    row.state, row.last_error = SyncRecord.State.FAILED, "HTTP 400: postcode must have 5 digits"
+    row.save()
+    staff.get("/")  # caches warmed
+    with CaptureQueriesContext(connection) as page:
+        whole = staff.get("/").content.decode()
+    with CaptureQueriesContext(connection) as polled:
+        part = staff.get("/", **fragment("buildings")).content.decode()
+    assert "Needs attention" in whole and "Needs attention" not in part
+    assert "HTTP 400: postcode must have 5 digits" in part  # the unit's badge says why
+    for table in ("onboarding_apicall", "onboarding_drift"):
+        assert any(table in q["sql"] for q in page.captured_queries), table
+        assert not any(table in q["sql"] for q in polled.captured_queries), table
+
+
 def test_object_page_queries_do_not_grow_with_units(staff):
     small, big = many_units(1), many_units(200)
     staff.get(f"/spaces/{small.pk}/")  # caches warmed
@@ -77,6 +97,17 @@ def test_dashboard_shows_each_platforms_state_in_words(staff):
     assert "Zählerfreunde" in page
     assert "HTTP 400: postcode must have 5 digits" in page  # the platform's reason
     assert "Needs attention" in page and "(1)" in page
+
+
+def test_dashboard_shows_each_buildings_own_badge(staff):
+    home = building_with_units(1)
+    row = SyncRecord.objects.get(object_id=home.pk, content_type__model="space")
+    row.state, row.last_error = SyncRecord.State.FAILED, "HTTP 400: street is required"
+    row.save()
+    page = staff.get("/", **fragment("buildings")).content.decode()
+    building_row = re.search(r'<tr class="building">.*?</tr>', page, re.S).group(0)
+    assert "Zählerfreunde" in building_row and "failed" in building_row
+    assert "HTTP 400: street is required" in building_row
 
 
 def test_dashboard_filters_and_search(staff):
@@ -172,7 +203,7 @@ SPACE = {
     "b-city": "Bern",
     "u-name": "Flat 7",
     "u-category": "FLAT",
-    "u-is_participating_in_ltt_project": "unknown",
+    "u-is_participating_in_ltt_project": "false",
 }
 
 
@@ -463,7 +494,8 @@ def test_import_preview_then_confirm_then_watch(staff):
 
 def test_import_of_an_unreadable_file_says_why(staff):
     html = upload(staff, "nonsense;columns\n1;2\n").content.decode()
-    assert "The file cannot be read" in html and "Unknown columns" in html
+    assert "nothing was imported" in html and "Unknown column" in html
+    assert "<code>building</code></td><td>Missing required column" in html  # all at once
 
 
 def test_a_buildings_name_leads_to_its_page(staff):

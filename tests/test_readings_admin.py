@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from onboarding.models import CatalogueEntry, Device
-from readings import chart
-from readings.models import Forwarding, Reading, UnmatchedReading
+from onboarding.readings import chart
+from onboarding.readings.models import Forwarding, Reading, UnmatchedReading
 
 from .factories import building, device, unit
 
@@ -33,9 +33,9 @@ def meter_with_readings(hours: int = 48, name: str = "Meter 1") -> Device:
     now = timezone.now().replace(microsecond=0)
     Reading.objects.bulk_create(
         Reading(device=meter, obis=code, timestamp=now - timedelta(hours=h), value=base + h,
-                source="smartme")
+                unit=unit_, source="smartme")
         for h in range(hours)
-        for code, base in (("1-0:1.8.0*255", 1000.0), ("1-0:1.7.0*255", -5.0))
+        for code, base, unit_ in (("1-0:1.8.0*255", 1000.0, "kWh"), ("1-0:1.7.0*255", -5.0, "kW"))
     )  # fmt: skip
     return meter
 
@@ -56,9 +56,12 @@ def test_device_page_shows_latest_values_charts_forwarding_and_waiting_readings(
     assert page.status_code == 200
     text = page.text
     # Latest per OBIS code: the newest reading (h = 0) of each.
-    assert "1-0:1.8.0*255" in text and "<strong>1000.0</strong>" in text
-    assert "1-0:1.7.0*255" in text and "<strong>-5.0</strong>" in text
+    # Each value with its unit, and each chart's axis in it.
+    assert "1-0:1.8.0*255" in text and '<strong class="reading-value">1000 kWh</strong>' in text
+    assert "1-0:1.7.0*255" in text and '<strong class="reading-value">-5 kW</strong>' in text
+    assert "energy meter reading, kWh" in text and "power instantaneous, kW" in text
     assert text.count("<polyline") == 2  # one chart per OBIS code
+    assert ">1,047 kWh</text>" in text and ">-5 kW</text>" in text
     assert "Refused (fix, then retry)" in text
     assert "bad OBIS" in text
     assert ">96<" in text  # readings waiting for Zählerfreunde: all of them

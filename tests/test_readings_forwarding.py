@@ -10,12 +10,12 @@ import requests
 from onboarding import services
 from onboarding.catalogue import links
 from onboarding.models import ApiCall, CatalogueEntry, Device, SyncRecord
+from onboarding.readings import queue, tasks
+from onboarding.readings.models import Forwarding, Reading
 from providers.smartme import realtime
 from providers.smartme.realtime import DeviceData
+from providers.zaehlerfreunde.readings import their_code
 from providers.zaehlerfreunde.sandbox import models as zf
-from readings import queue, tasks
-from readings.destinations import short_obis
-from readings.models import Forwarding, Reading
 
 from .conftest import wait_until
 from .factories import building, device, unit
@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 SECRET = "forwarding-test-secret"
 State = Forwarding.State
 START = datetime(2025, 9, 1, tzinfo=UTC)
-CODES = ("1-0:1.8.0*255", "1-0:2.8.0*255", "1-0:1.7.0*255")
+# Codes Zählerfreunde takes (its spec lists no power code: 1.7.0 is not forwarded there).
+CODES = ("1-0:1.8.0*255", "1-0:2.8.0*255", "1-0:1.29.0*255")
 
 
 @pytest.fixture
@@ -36,7 +37,8 @@ def deliver(portal, live_server):
         """`count` deliveries of three values each, one minute apart from minute `first`."""
         for minute in range(first, first + count):
             when = START + timedelta(minutes=minute)
-            values = tuple((code, minute * 10.0 + i) for i, code in enumerate(CODES))
+            # smart-me's milli-units (mWh): stored and sent as minute*10+i kWh.
+            values = tuple((code, (minute * 10.0 + i) * 1e6) for i, code in enumerate(CODES))
             body = realtime.encode([DeviceData(remote_id, when, values)])
             response = requests.post(url, data=body, timeout=10)
             assert response.status_code == 200, response.text
@@ -75,7 +77,7 @@ def remote_readings() -> set[tuple[str, str, datetime, float]]:
 
 def expected_remotely(external_id: str, minutes: range) -> set[tuple]:
     return {
-        (external_id, short_obis(code), START + timedelta(minutes=m), m * 10.0 + i)
+        (external_id, their_code(code), START + timedelta(minutes=m), m * 10.0 + i)
         for m in minutes
         for i, code in enumerate(CODES)
     }
@@ -223,13 +225,14 @@ def test_linking_attaches_waiting_readings_which_are_then_forwarded(sandbox, del
     )
     Forwarding.objects.create(device=meter, destination="zaehlerfreunde")
     remote = str(uuid.uuid4())
-    deliver(remote, 0, 3)  # nobody is linked to it yet: they wait
-    assert Reading.objects.count() == 0
-
     now = datetime.now(UTC)
+    # In the catalogue (only such devices' readings may wait), but linked to nobody yet.
     entry = CatalogueEntry.objects.create(
         platform="smartme", kind="device", remote_id=remote, first_seen=now, last_seen=now
     )
+    deliver(remote, 0, 3)  # nobody is linked to it yet: they wait
+    assert Reading.objects.count() == 0
+
     links.link_device(meter, entry)  # the worker attaches them, then forwards them
 
     wait_until(lambda: Reading.objects.filter(device=meter).count() == 9, message="attached")
@@ -256,3 +259,43 @@ def test_readings_wait_for_a_new_external_id_to_reach_zaehlerfreunde(
     refused = ApiCall.objects.filter(path="/devices/readings").exclude(status=200)
     assert not refused.exists()
     assert sandbox.requests_to("POST /spaces/{spaceId}/devices/{deviceId}/details") == 4
+
+
+# The smart-me guide's "Parsing-Beispiel", byte for byte (tests/test_smartme_webhook.py).
+GUIDE_EXAMPLE = bytes.fromhex(
+    "0A5A0A1209E9FCD03B8E9F834111B3D10C1622A22CA1120B08C0C9EAD3A98FE93710051A110A060100"
+    "010800FF11333333331FAE3C411A110A060100020800FF1100000000000000001A110A060100010700FF"
+    "11713D0AD7A3303840"
+)
+GUIDE_DEVICE = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1"
+
+
+def test_the_guides_example_reaches_zaehlerfreunde_in_kwh_without_power(
+    sandbox, portal, live_server, worker
+):
+    """smart-me sends milli-units ("1879583.2 mWh = 1879.5832 Wh"); Zählerfreunde takes
+    kWh (its spec's NewReading): the guide's example arrives there as 1.8795832. Its
+    power value (1-0:1.7.0) does not go: the spec lists no power code."""
+    portal.SMARTME_WEBHOOK_SECRET = SECRET
+    meter, _ = synced_meter("Guide meter", external_id="CH-GUIDE")
+    now = datetime.now(UTC)
+    entry = CatalogueEntry.objects.create(
+        platform="smartme", kind="device", remote_id=GUIDE_DEVICE, first_seen=now, last_seen=now
+    )
+    links.link_device(meter, entry)
+    Forwarding.objects.create(device=meter, destination="zaehlerfreunde")
+
+    response = requests.post(
+        f"{live_server.url}/webhooks/smartme/{SECRET}/", data=GUIDE_EXAMPLE, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    wait_until(caught_up(meter), message="the guide's example forwarded")
+
+    held = {
+        (r.obis_code, r.value)
+        for r in zf.Reading.objects.filter(device__external_device_id="CH-GUIDE")
+    }
+    assert held == {("1.8.0", 1.8795832), ("2.8.0", 0.0)}
+    sent = ApiCall.objects.get(path="/devices/readings", status=200).request_body
+    assert '"value": 1.8795832' in sent and "1.7.0" not in sent
+    assert Reading.objects.filter(device=meter, obis="1-0:1.7.0*255").exists()  # kept here

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from readings import forwarding, queue, tasks
-from readings.models import Forwarding, Reading
+from onboarding.readings import forwarding, queue, tasks
+from onboarding.readings.destinations import OutboxState
+from onboarding.readings.models import Forwarding, Reading
 
 from .factories import building, device, unit
 
@@ -46,7 +47,7 @@ def test_a_run_whose_claim_was_taken_over_stops(settings):
         claim_token=uuid.uuid4(), claimed_at=timezone.now(),
     )  # fmt: skip
     run = forwarding._Run(Forwarding.objects.get(pk=row.pk), uuid.uuid4())  # not our claim
-    outcome = run._send_all(destination=None, device=row.device)
+    outcome = run._send_all(destination=None, device=row.device, outbox=OutboxState())
     assert outcome.state == State.IN_FLIGHT and outcome.sent == 0
     assert Forwarding.objects.get(pk=row.pk).state == State.IN_FLIGHT  # untouched
 

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from onboarding import connect
+from onboarding import connect, services
 from onboarding.catalogue import links
 from onboarding.models import ApiCall, CatalogueEntry, Device
+from onboarding.readings.models import Forwarding, Reading
+from providers import registry
 from providers.smartme import realtime
 from providers.smartme.realtime import DeviceData
 from providers.zevvy.sandbox import models as zv
-from readings.models import Forwarding, Reading
 
 from .conftest import wait_until
 from .factories import building, device, unit
@@ -49,7 +50,8 @@ def deliver(zevvy, live_server):
     def post(remote_id: str, first: int, count: int) -> None:
         for minute in range(first, first + count):
             when = START + timedelta(minutes=minute)
-            values = tuple((code, minute * 10.0 - i) for i, code in enumerate(CODES))
+            # smart-me's milli-units (mWh, mW): stored and sent as minute*10-i kWh / kW.
+            values = tuple((code, (minute * 10.0 - i) * 1e6) for i, code in enumerate(CODES))
             body = realtime.encode([DeviceData(remote_id, when, values)])
             assert requests.post(url, data=body, timeout=10).status_code == 200
 
@@ -115,19 +117,101 @@ def test_by_reference_to_the_device_the_outbox_created(zevvy, deliver, start_wor
     assert Forwarding.objects.get(device=meter).forwarded_count == 12
 
 
-def test_by_name_creates_device_and_registers_there(zevvy, deliver, start_worker):
-    start_worker()
+def test_by_name_reaches_the_outbox_device_under_its_name_after_a_rename(
+    zevvy, deliver, start_worker
+):
+    """The guide's form finds a device by name and creates one when none has it: the
+    readings go under the name zevvy holds, and after a rename only once the outbox
+    has renamed the device there, so zevvy never makes a second device."""
+    start_worker(SYNC_DEPENDENCY_WAIT_SECONDS=0.5)
     meter, remote = linked_meter("Zähler N", "CH-N-1")
     Forwarding.objects.create(device=meter, destination="zevvy", addressing="name")
 
-    deliver(remote, 0, 3)
+    deliver(remote, 0, 2)
     wait_until(caught_up(meter), message="forwarded")
+    zevvy.fault("maintenance", count=2, path="/api/devices/")  # the rename waits a while
+    meter.name, meter.external_device_id = "Zähler N (neu)", "CH-N-2"
+    services.save(meter)
+    deliver(remote, 2, 1)
+    wait_until(caught_up(meter), timeout=30, message="forwarded after the rename")
 
-    # The outbox's own device (by reference) and the one zevvy made by name.
-    names = {d["name"] for d in zevvy.state()["devices"]}
-    assert "CH-N-1" in names
-    assert {m for m in remote_measurements() if m[0] == "CH-N-1"} == expected("CH-N-1", range(3))
-    assert zevvy.requests_to("POST /measurements/_bulk_create") == 1
+    devices = zevvy.state()["devices"]
+    reference = f"portal-device-{meter.pk}"
+    assert [(d["name"], d["reference"]) for d in devices] == [("Zähler N (neu)", reference)]
+    assert remote_measurements() == expected(reference, range(3))
+    assert zevvy.requests_to("POST /measurements/_bulk_create") == 2
+
+
+def test_by_name_waits_while_another_device_has_the_same_name(zevvy, deliver, start_worker):
+    start_worker(SYNC_DEPENDENCY_WAIT_SECONDS=0.5)
+    meter, remote = linked_meter("Stromzähler", "CH-S-1")
+    twin = device(unit(building("Haus B"), "Flat 1"), "Stromzähler", external_id="CH-S-2")
+    forwarding = Forwarding.objects.create(device=meter, destination="zevvy", addressing="name")
+    wait_until(
+        lambda: twin.sync_records.filter(provider="zevvy", state="synced").exists(),
+        message="both on zevvy",
+    )
+    deliver(remote, 0, 1)
+    wait_until(
+        lambda: (
+            "other device(s) are called 'Stromzähler'"
+            in Forwarding.objects.get(pk=forwarding.pk).last_error
+        ),
+        message="the forwarding says why it waits",
+    )
+    assert zevvy.requests_to("POST /measurements/_bulk_create") == 0
+    twin.name = "Stromzähler Haus B"
+    services.save(twin)
+    forwarding.refresh_from_db()
+    wait_until(caught_up(meter), timeout=30, message="forwarded once the names differ")
+    assert zevvy.count("devices") == 2
+
+
+def test_a_409_for_a_batch_holding_old_and_new_readings_loses_none(zevvy, deliver, start_worker):
+    """NOTES.md: 409 for "readings it already has". The sandbox refuses a whole batch
+    that holds one (storing none of it); the forwarding halves it until every new
+    reading is stored: none is taken for stored because its batch was refused."""
+    start_worker(READINGS_FORWARD_BATCH=500)
+    meter, remote = linked_meter("Zähler K", "CH-K-1")
+    wait_until(
+        lambda: meter.sync_records.filter(provider="zevvy", state="synced").exists(),
+        message="device on zevvy",
+    )
+    reference = f"portal-device-{meter.pk}"
+    # zevvy already has minutes 0 and 1 of the import register (another sender, an
+    # earlier batch whose answer was lost): what those readings would be, as kWh.
+    client = registry.client("zevvy")
+    client.bulk_create_measurements_by_ref(
+        reference, CODES[0],
+        [{"readAt": START + timedelta(minutes=m), "value": m * 10.0} for m in (0, 1)],
+    )  # fmt: skip
+    Forwarding.objects.create(device=meter, destination="zevvy")
+
+    deliver(remote, 0, 4)  # 12 readings; the import register's call holds 2 old, 2 new
+    wait_until(caught_up(meter), timeout=60, message="forwarded")
+
+    assert remote_measurements() == expected(reference, range(4))
+    assert zevvy.count("measurements") == 12
+    calls = ApiCall.objects.filter(path__endswith="/measurements/_bulk_create")
+    refused = calls.filter(status=409)
+    assert refused.exists()  # the mixed batch was refused whole, then halved
+    assert Forwarding.objects.get(device=meter).forwarded_count == 12
+
+
+def test_energy_in_wh_where_zevvy_is_set_to_take_it(zevvy, deliver, start_worker):
+    start_worker(ZEVVY_ENERGY_UNIT="Wh")
+    meter, remote = linked_meter("Zähler W", "CH-W-1")
+    wait_until(
+        lambda: meter.sync_records.filter(provider="zevvy", state="synced").exists(),
+        message="device on zevvy",
+    )
+    Forwarding.objects.create(device=meter, destination="zevvy")
+
+    deliver(remote, 1, 1)  # stored as 10 kWh, 9 kWh and 8 kW
+
+    wait_until(caught_up(meter), message="forwarded")
+    held = {(m[1], m[3]) for m in remote_measurements()}
+    assert held == {(CODES[0], 10_000.0), (CODES[1], 9_000.0), (CODES[2], 8_000.0)}
 
 
 def test_a_lost_answer_is_resent_and_zevvy_keeps_each_measurement_once(

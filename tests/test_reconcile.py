@@ -92,7 +92,7 @@ def test_a_worker_whose_claim_was_taken_over_sends_no_create(sandbox, portal):
     import uuid
 
     from onboarding.models import Space
-    from onboarding.sync import engine
+    from onboarding.sync import claims, engine
     from providers import registry
 
     home = building()
@@ -100,7 +100,7 @@ def test_a_worker_whose_claim_was_taken_over_sends_no_create(sandbox, portal):
     # This worker was presumed dead and another took the row: the row's claim is not ours.
     SyncRecord.objects.filter(pk=row.pk).update(state=State.IN_FLIGHT, claim_token=uuid.uuid4())
     handler = registry.handler("zaehlerfreunde", Space)
-    late = engine._Attempt(row, home, handler, None, token=uuid.uuid4())
+    late = engine._Attempt(row, home, handler, None, claims.Guard(SyncRecord, row.pk, uuid.uuid4()))
     late.perform()
     assert late.finish().state == State.IN_FLIGHT  # left to the worker that holds it
     assert sandbox.requests_to("POST /spaces") == 0

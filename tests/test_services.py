@@ -57,12 +57,29 @@ def test_deleting_a_building_deletes_what_it_holds_remotely_first():
     assert Space.objects.filter(deletion_requested_at__isnull=False).count() == 3
 
 
-def test_deleting_a_synced_invite_is_refused_with_the_reason():
+def test_deleting_a_synced_invite_asks_the_platform_to_end_the_access():
     home = building()
     invite = tenant_with_invite(unit(home, "Flat 1"), "a@example.org")
     settle(invite)
-    with pytest.raises(services.DeletionRefused, match="no API to withdraw an invite"):
-        services.delete(invite)
+    assert services.delete(invite) is False  # was refused: the invite link stayed live
+    row = invite.sync_records.get()
+    assert (row.operation, row.state) == (SyncRecord.Operation.DELETE, State.PENDING)
+
+
+def test_deleting_a_tenant_ends_their_invites_too():
+    home = building()
+    invite = tenant_with_invite(unit(home, "Flat 1"), "a@example.org")
+    settle(invite, invite.tenant)
+    assert services.delete(invite.tenant) is False
+    row = invite.sync_records.get()
+    assert (row.operation, row.state) == (SyncRecord.Operation.DELETE, State.PENDING)
+
+
+def test_deleting_a_tenant_whose_invite_never_left_deletes_it_at_once():
+    home = building()
+    invite = tenant_with_invite(unit(home, "Flat 1"), "a@example.org")
+    assert services.delete(invite.tenant) is True
+    assert not type(invite).objects.exists()
 
 
 def test_deleting_a_synced_unit_waits_for_the_platform():

@@ -15,7 +15,7 @@ from providers.tokens import MemoryTokenStore, Token
 from tests.conftest import SandboxControl
 
 pytestmark = pytest.mark.django_db(transaction=True)
-TOKEN_CALL = "POST /api/oauth/token/"
+TOKEN_CALL = "POST /oauth/token"  # where smart-me's own sample gets tokens (NOTES.md)
 
 
 @pytest.fixture
@@ -81,18 +81,28 @@ def test_auth_mode_is_whichever_is_configured():
 def test_oauth_token_goes_through_authlib_and_is_logged_without_secrets(make, calls):
     make("oauth").list_devices()
     token_call, read = calls
-    assert token_call.path == "/api/oauth/token/" and token_call.status == 200
+    assert token_call.path == "/oauth/token" and token_call.status == 200
+    assert "scope=device.read" in token_call.request_body  # the sample's scope
     # client_secret_basic: the secret travels in a header, which is never logged.
     logged = " ".join(c.request_body + c.response_body for c in calls)
     assert settings.SANDBOX_CLIENT_SECRET not in logged
     assert read.path == "/Devices" and read.status == 200
 
 
-def test_token_path_is_a_setting_and_post_auth_works(make, smartme):
-    client = make("oauth", token_path="/oauth/token", token_auth_method="client_secret_post")
+def test_token_path_and_scope_are_settings_and_post_auth_works(make, smartme, calls):
+    client = make(
+        "oauth", token_path="/api/oauth/token/", token_auth_method="client_secret_post",
+        scope="device.read device.write",
+    )  # fmt: skip
     client.list_devices()
-    assert smartme.requests_to("POST /oauth/token") == 1
+    assert smartme.requests_to("POST /api/oauth/token/") == 1  # the guide's path
     assert smartme.requests_to(TOKEN_CALL) == 0
+    assert "scope=device.read+device.write" in calls[0].request_body
+
+
+def test_a_scope_smartme_does_not_know_is_refused_in_words(make):
+    with pytest.raises(AuthError, match="Unknown scope: meters.everything"):
+        make("oauth", scope="meters.everything").list_devices()
 
 
 def test_token_expiring_mid_run_is_replaced_once(make, smartme, calls):
@@ -138,11 +148,45 @@ def test_bad_credentials_are_an_auth_error(make, smartme, mode, wrong):
     assert smartme.requests_to("GET /Devices") == (0 if mode == "oauth" else 1)
 
 
-def test_rate_limit_carries_retry_after(make, smartme):
+def test_rate_limit_longer_than_the_client_waits_carries_retry_after(make, smartme):
     smartme.fault("rate_limit", count=1, retry_after=7)
     with pytest.raises(TransientError) as limited:
-        make("apikey").list_devices()
+        make("apikey", max_wait=5).list_devices()
     assert limited.value.status == 429 and limited.value.retry_after == 7
+
+
+def rate_limit(smartme, requests: int, per_seconds: float) -> None:
+    response = smartme.http.post(
+        f"{smartme.control}/rate_limit",
+        json={"requests": requests, "per_seconds": per_seconds},
+        timeout=10,
+    )
+    response.raise_for_status()
+
+
+@pytest.mark.parametrize("mode", ["apikey", "oauth"])
+def test_the_client_honours_retry_after_from_the_sandboxs_rate_limit(make, smartme, calls, mode):
+    """The sandbox enforces its limit (2 requests per 2 s here, the token endpoint
+    included) with 429 and Retry-After; the client waits that long, then reads on, and
+    never asks again while it waits."""
+    rate_limit(smartme, 2, 2.0)
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    client = make(mode, sleep=sleep)
+    started = time.monotonic()
+    results = [len(client.list_devices()) for _ in range(4)]
+
+    assert results == [34] * 4
+    limited = [c for c in calls if c.status == 429]
+    assert limited and len(slept) == len(limited)  # each 429 waited out, none resent early
+    assert all(1 <= s <= 2 for s in slept)  # whole seconds, as the header says
+    assert time.monotonic() - started >= sum(slept)
+    state = smartme.http.get(f"{smartme.control}/rate_limit", timeout=10).json()
+    assert state["refused"] == len(limited)
 
 
 def test_server_errors_are_transient_and_gateway_errors_retried_once(make, smartme):
@@ -190,9 +234,11 @@ def test_a_maintenance_page_served_with_200_is_transient(make, smartme):
         client.mbus_gateway(gateway["Id"])
     assert garbage.value.status == 200 and "We'll be back soon" in garbage.value.message
     # The token endpoint too: a 200 that is not a token is no token.
-    smartme.fault("maintenance", count=1, path="/api/oauth/token/")
-    with pytest.raises(TransientError, match="not JSON: Maintenance We'll be back soon"):
+    smartme.fault("maintenance", count=1, path="/oauth/token")
+    # Named by its type, never quoted: an auth endpoint's odd answer may hold a token.
+    with pytest.raises(TransientError, match=r"not JSON: HTTP 200 \(text/html") as login:
         make("oauth").list_devices()
+    assert "back soon" not in login.value.message
 
 
 def test_connection_refused_is_transient():

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from onboarding.catalogue import links
 from onboarding.models import CatalogueEntry
+from onboarding.readings import tasks
+from onboarding.readings.models import Reading, UnmatchedReading
 from providers.smartme import realtime
 from providers.smartme.realtime import DeviceData
 from providers.smartme.realtime_pb2 import DateTime, DeviceDataArray
-from readings import tasks
-from readings.models import Reading, UnmatchedReading
 
 from .factories import building, device, unit
 
@@ -31,6 +31,12 @@ GUIDE_EXAMPLE = bytes.fromhex(
 GUIDE_DEVICE = "3bd0fce9-9f8e-4183-b3d1-0c1622a22ca1"
 GUIDE_TIME = datetime(2019, 10, 16, 12, 20, 44, 978851, tzinfo=UTC)
 GUIDE_VALUES = {"1-0:1.8.0*255": 1879583.2, "1-0:2.8.0*255": 0.0, "1-0:1.7.0*255": 24.19}
+# As stored: the guide's "1879583.2 mWh = 1879.5832 Wh" is 1.8795832 kWh; power is mW.
+GUIDE_STORED = {
+    "1-0:1.8.0*255": (1.8795832, "kWh"),
+    "1-0:2.8.0*255": (0.0, "kWh"),
+    "1-0:1.7.0*255": (0.00002419, "kW"),
+}
 SECRET = "s3cret-webhook-path"
 
 
@@ -47,13 +53,19 @@ def webhook(settings, live_server):
     return post
 
 
+def in_catalogue(remote_id: str, name: str = "Meter 1") -> CatalogueEntry:
+    """A smart-me device the catalogue knows (only those's readings may wait unmatched)."""
+    now = timezone.now()
+    entry, _ = CatalogueEntry.objects.get_or_create(
+        platform="smartme", kind="device", remote_id=remote_id,
+        defaults={"name": name, "first_seen": now, "last_seen": now},
+    )  # fmt: skip
+    return entry
+
+
 def linked_device(remote_id: str, name: str = "Meter 1"):
     """A Device tied to a smart-me catalogue entry, the way staff link them."""
-    now = timezone.now()
-    entry = CatalogueEntry.objects.create(
-        platform="smartme", kind="device", remote_id=remote_id, name=name,
-        first_seen=now, last_seen=now,
-    )  # fmt: skip
+    entry = in_catalogue(remote_id, name)
     home = building(f"Haus {name}")
     meter = device(unit(home, "Flat 1"), name, external_id=f"EXT-{name}")
     links.link_device(meter, entry)
@@ -62,6 +74,11 @@ def linked_device(remote_id: str, name: str = "Meter 1"):
 
 def readings_of(meter) -> dict[tuple[str, datetime], float]:
     return {(r.obis, r.timestamp): r.value for r in Reading.objects.filter(device=meter)}
+
+
+def k(milli: float) -> float:
+    """A webhook value (mWh, mW) as stored (kWh, kW)."""
+    return milli / 1_000_000
 
 
 def nothing_stored() -> bool:
@@ -80,13 +97,15 @@ def test_the_guides_example_decodes_as_the_guide_says():
 
 
 def test_the_guides_example_through_the_endpoint_waits_for_its_device(webhook):
+    in_catalogue(GUIDE_DEVICE)
     response = webhook(GUIDE_EXAMPLE)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"devices": 1, "readings": 0, "unmatched": 3}
+    assert response.json() == {"devices": 1, "readings": 0, "unmatched": 3, "dropped": 0}
     waiting = UnmatchedReading.objects.order_by("obis")
-    assert {(w.remote_id, w.obis, w.timestamp, w.value) for w in waiting} == {
-        (GUIDE_DEVICE, code, GUIDE_TIME, value) for code, value in GUIDE_VALUES.items()
+    assert {(w.remote_id, w.obis, w.timestamp, w.value, w.unit) for w in waiting} == {
+        (GUIDE_DEVICE, code, GUIDE_TIME, value, unit)
+        for code, (value, unit) in GUIDE_STORED.items()
     }
     assert Reading.objects.count() == 0
 
@@ -96,8 +115,11 @@ def test_the_guides_example_for_a_linked_device(webhook):
 
     response = webhook(GUIDE_EXAMPLE)
 
-    assert response.json() == {"devices": 1, "readings": 3, "unmatched": 0}
-    assert readings_of(meter) == {(c, GUIDE_TIME): v for c, v in GUIDE_VALUES.items()}
+    assert response.json() == {"devices": 1, "readings": 3, "unmatched": 0, "dropped": 0}
+    stored = Reading.objects.filter(device=meter)
+    assert {(r.obis, r.timestamp, r.value, r.unit) for r in stored} == {
+        (code, GUIDE_TIME, value, unit) for code, (value, unit) in GUIDE_STORED.items()
+    }
     assert set(Reading.objects.values_list("source", flat=True)) == {"smartme"}
     assert UnmatchedReading.objects.count() == 0
 
@@ -108,6 +130,7 @@ def test_the_guides_example_for_a_linked_device(webhook):
 def test_several_devices_in_one_array_linked_and_not(webhook):
     ids = [str(uuid.uuid4()) for _ in range(3)]
     first, second = linked_device(ids[0], "Meter A"), linked_device(ids[1], "Meter B")
+    in_catalogue(ids[2], "Meter C")
     when = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
     body = realtime.encode(
         [
@@ -119,15 +142,15 @@ def test_several_devices_in_one_array_linked_and_not(webhook):
 
     response = webhook(body)
 
-    assert response.json() == {"devices": 3, "readings": 3, "unmatched": 2}
+    assert response.json() == {"devices": 3, "readings": 3, "unmatched": 2, "dropped": 0}
     assert readings_of(first) == {
-        ("1-0:1.8.0*255", when): 100.5,
-        ("1-0:2.8.0*255", when): 7.25,
+        ("1-0:1.8.0*255", when): k(100.5),
+        ("1-0:2.8.0*255", when): k(7.25),
     }
-    assert readings_of(second) == {("1-0:1.8.0*255", when): 200.0}
-    assert set(UnmatchedReading.objects.values_list("remote_id", "obis", "value")) == {
-        (ids[2], "1-0:1.8.0*255", 300.0),
-        (ids[2], "1-0:1.7.0*255", 1.5),
+    assert readings_of(second) == {("1-0:1.8.0*255", when): k(200.0)}
+    assert set(UnmatchedReading.objects.values_list("remote_id", "obis", "value", "unit")) == {
+        (ids[2], "1-0:1.8.0*255", k(300.0), "kWh"),
+        (ids[2], "1-0:1.7.0*255", k(1.5), "kW"),
     }
 
 
@@ -152,7 +175,7 @@ def test_every_scale(webhook, scale, expected):
 
     assert webhook(body).status_code == 200
 
-    assert readings_of(meter) == {("1-0:1.8.0*255", expected): 1.0}
+    assert readings_of(meter) == {("1-0:1.8.0*255", expected): k(1.0)}
 
 
 def test_kinds_utc_unspecified_and_local_wall_clock(webhook):
@@ -170,10 +193,10 @@ def test_kinds_utc_unspecified_and_local_wall_clock(webhook):
         assert webhook(body).status_code == 200, (kind, webhook(body).text)
 
     assert readings_of(meter) == {
-        ("1-0:1.8.0*255", summer): 1.0,
-        ("1-0:2.8.0*255", winter): 1.0,
-        ("1-0:1.7.0*255", summer): 1.0,
-        ("1-0:2.7.0*255", winter): 1.0,
+        ("1-0:1.8.0*255", summer): k(1.0),
+        ("1-0:2.8.0*255", winter): k(1.0),
+        ("1-0:1.7.0*255", summer): k(1.0),
+        ("1-0:2.7.0*255", winter): k(1.0),
     }
 
 
@@ -184,7 +207,7 @@ def test_negative_values_and_zero_are_kept_exactly(webhook):
     values = (("1-0:1.7.0*255", -2350.75), ("1-0:2.7.0*255", -0.001), ("1-0:1.8.0*255", 0.0))
     webhook(realtime.encode([DeviceData(remote, when, values)]))
 
-    assert readings_of(meter) == {(code, when): value for code, value in values}
+    assert readings_of(meter) == {(code, when): k(value) for code, value in values}
 
 
 # --- once ------------------------------------------------------------------------------
@@ -193,6 +216,7 @@ def test_negative_values_and_zero_are_kept_exactly(webhook):
 def test_a_repeated_delivery_changes_nothing(webhook):
     meter = linked_device(GUIDE_DEVICE)
     other = str(uuid.uuid4())
+    in_catalogue(other, "Other")
     when = datetime(2025, 5, 5, tzinfo=UTC)
     unmatched = realtime.encode([DeviceData(other, when, (("1-0:1.8.0*255", 5.0),))])
     for _ in range(3):
@@ -352,6 +376,7 @@ def test_only_post(webhook, live_server):
 
 def test_waiting_readings_are_attached_when_the_device_is_linked(webhook):
     later = datetime(2025, 4, 4, tzinfo=UTC)
+    in_catalogue(GUIDE_DEVICE)
     webhook(GUIDE_EXAMPLE)
     webhook(realtime.encode([DeviceData(GUIDE_DEVICE, later, (("1-0:1.8.0*255", 1879600.0),))]))
     assert UnmatchedReading.objects.count() == 4
@@ -359,8 +384,8 @@ def test_waiting_readings_are_attached_when_the_device_is_linked(webhook):
     meter = linked_device(GUIDE_DEVICE)
     tasks.attach_device(meter.pk)  # what the link enqueued (a worker runs it in production)
 
-    expected = {(c, GUIDE_TIME): v for c, v in GUIDE_VALUES.items()}
-    expected[("1-0:1.8.0*255", later)] = 1879600.0
+    expected = {(c, GUIDE_TIME): v for c, (v, _) in GUIDE_STORED.items()}
+    expected[("1-0:1.8.0*255", later)] = 1.8796
     assert readings_of(meter) == expected
     assert UnmatchedReading.objects.count() == 0
     # Attached once: a delivery repeated after the link and another attach add nothing.

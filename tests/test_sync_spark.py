@@ -1,6 +1,7 @@
-"""The outbox against the Spark sandbox: real HTTP, real database, real Celery worker
-processes (and the foreground `sync_pending` where a test steps through attempts).
-"Exactly once" is always asked of the sandbox itself."""
+"""The outbox against the Spark sandbox in the guide's form (SPARK_API=guide): real HTTP,
+real database, real Celery worker processes (and the foreground `sync_pending` where a
+test steps through attempts). "Exactly once" is always asked of the sandbox itself.
+test_sync_spark_current.py has the current form."""
 
 from contextlib import suppress
 from io import StringIO
@@ -14,12 +15,12 @@ from django.utils import timezone
 from onboarding import services
 from onboarding.models import ApiCall, Meter, Resource, SyncRecord, TenantUser, Vehicle
 from onboarding.sync import tasks
-from providers.spark.client import SparkClient
+from providers.spark.client_guide import GuideClient
 
 from .conftest import wait_until
 from .factories import building, unit
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("spark_guide")]
 State = SyncRecord.State
 
 
@@ -142,7 +143,9 @@ def test_worker_killed_during_a_create_is_finished_without_duplicate(
 ):
     # The vehicle is created, but its answer takes 6 s: the worker dies waiting.
     spark.fault("timeout", count=1, delay=6, path="/vehicles")
-    first = start_worker(PROVIDERS="spark", PROVIDER_TIMEOUT_SECONDS=30)
+    first = start_worker(
+        PROVIDERS="spark", PROVIDER_TIMEOUT_SECONDS=30, SYNC_CLAIM_TIMEOUT_SECONDS=60
+    )
     ana = tenant()
     car = services.save(Vehicle(tenant=ana, brand="Tesla", model="Model Y"))
     wait_until(lambda: spark.count("vehicles") == 1, message="vehicle created remotely")
@@ -233,12 +236,31 @@ def test_a_user_create_without_answer_asks_a_person_and_retry_creates(spark, onl
     assert [v["vehicleId"] for v in owner["vehicles"]] == [str(car.vehicle_id)]
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [{"mode": "error", "status": 502}, {"mode": "maintenance"}],
+    ids=["502", "maintenance page"],
+)
+def test_an_answer_that_proves_nothing_arrived_asks_no_person(spark, only_spark, fault):
+    """Issue 14: a gateway's 502 or a proxy's maintenance page shows the user create never
+    reached Spark, so it is simply sent again, and its tenant's car is not held up."""
+    spark.fault(count=1, path="/users", **fault)
+    ana = tenant()
+    car = services.save(Vehicle(tenant=ana, brand="Tesla", model="Model 3"))
+    sync()
+    assert row_of(ana).state == State.PENDING and not row_of(ana).outcome_unknown
+    sync()
+    sync()
+    assert row_of(ana).state == State.SYNCED and row_of(car).state == State.SYNCED
+    assert spark.count("users") == 1 and spark.requests_to("POST /users") == 2
+
+
 def test_a_vehicle_already_there_is_adopted_not_duplicated(spark, only_spark, live_server):
     ana = tenant()
     sync()
     car = services.save(Vehicle(tenant=ana, brand="Tesla", model="Model 3"))
     # Registered by an earlier run whose row was lost (a restored backup, say).
-    SparkClient(
+    GuideClient(
         f"{spark.root}/energy-coordination/v1",
         f"{spark.root}/identity/connect/token",
         "portal-sandbox",
@@ -339,6 +361,9 @@ def test_check_providers_spark(spark, only_spark, portal):
         ("SPARK_PATHS", "{vehicle: x}", "the Spark settings are invalid: SPARK_PATHS is not JSON"),
         ("SPARK_PATHS", '{"vehicel": "/x"}', "unknown Spark path names: vehicel"),
         ("SPARK_WEBHOOK_FIELDS", "both", "webhook_fields must be one of current, guide"),
+        ("SPARK_API", "v2", "the Spark settings are invalid: SPARK_API must be one of current, "
+         "guide"),
+        ("SPARK_REPORT_UNITS", "si", "SPARK_REPORT_UNITS must be one of reports, guide"),
     ],
 )  # fmt: skip
 def test_check_providers_spark_says_what_is_wrong_in_one_sentence(

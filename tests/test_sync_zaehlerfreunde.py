@@ -141,7 +141,7 @@ def test_expired_token_mid_run_is_renewed_once(sandbox, worker):
 def test_worker_killed_mid_create_is_finished_by_the_sweep_without_duplicate(sandbox, start_worker):
     # The create is processed, but its answer takes 6 s: the worker dies waiting.
     sandbox.fault("timeout", count=1, delay=6, path="/spaces")
-    first = start_worker(PROVIDER_TIMEOUT_SECONDS=30)
+    first = start_worker(PROVIDER_TIMEOUT_SECONDS=30, SYNC_CLAIM_TIMEOUT_SECONDS=60)
     home = building()
     wait_until(lambda: sandbox.count("spaces") == 1, message="space created remotely")
     assert row_of(home).state == State.IN_FLIGHT

@@ -69,7 +69,7 @@ def test_a_device_lands_once_with_our_reference_and_follows_changes(connected, w
     assert state["counts"]["devices"] == 1
     remote = state["devices"][0]
     assert remote["reference"] == f"portal-device-{meter.pk}"
-    assert remote["name"] == "Wärmepumpe"
+    assert remote["name"] == "Wärmepumpe"  # as staff know it
     assert row_of(meter).remote_id == remote["id"]
 
     # A sweep and a no-op save send nothing more.
@@ -79,11 +79,16 @@ def test_a_device_lands_once_with_our_reference_and_follows_changes(connected, w
     assert connected.requests_to("POST /devices") == 1
     assert connected.requests_to("PUT /devices/{id}") == 0
 
+    # A rename is sent: the same device, its new name, its reference kept.
     meter.name = "Wärmepumpe Keller"
     services.save(meter)
-    wait_until(lambda: connected.requests_to("PUT /devices/{id}") == 1, message="update sent")
     wait_until(synced(meter))
-    assert connected.state()["devices"][0]["name"] == "Wärmepumpe Keller"
+    assert connected.requests_to("PUT /devices/{id}") == 1
+    (remote,) = connected.state()["devices"]
+    assert (remote["name"], remote["reference"]) == (
+        "Wärmepumpe Keller",
+        f"portal-device-{meter.pk}",
+    )
 
     assert services.delete(meter) is False  # zevvy is told first
     wait_until(lambda: not Device.objects.filter(pk=meter.pk).exists(), message="deleted")
@@ -125,7 +130,7 @@ def test_timeout_after_zevvy_created_the_device_is_reconciled_by_reference(conne
 
 def test_worker_killed_mid_create_leaves_exactly_one_device(connected, start_worker):
     connected.fault("timeout", count=1, delay=6, path="/api/devices")
-    first = start_worker(PROVIDER_TIMEOUT_SECONDS=30)
+    first = start_worker(PROVIDER_TIMEOUT_SECONDS=30, SYNC_CLAIM_TIMEOUT_SECONDS=60)
     meter = a_device()
     wait_until(lambda: connected.count("devices") == 1, message="created remotely")
     assert row_of(meter).state == State.IN_FLIGHT
@@ -196,3 +201,51 @@ def test_never_connected_rows_wait_and_say_what_to_run(zevvy, worker):
     connect_now(zevvy)
     wait_until(synced(meter), message="synced once connected")
     assert zevvy.count("devices") == 1
+
+
+# --- the calls no public source shows (NOTES.md): refused, staff are told what to do ----
+
+
+def test_a_refused_delete_tells_staff_to_delete_it_in_zevvy(connected, worker):
+    meter = a_device()
+    wait_until(synced(meter), message="device synced")
+    connected.unpublished_device_calls(False)  # a zevvy offering only the create
+
+    services.delete(meter)
+
+    wait_until(lambda: row_of(meter).state == State.NEEDS_ATTENTION, message="needs a person")
+    error = row_of(meter).last_error
+    assert "zevvy does not offer deleting a device over its API" in error
+    assert "answered 404" in error and "Delete device" in error and "by hand" in error
+    assert connected.count("devices") == 1  # still there: nothing pretended otherwise
+
+
+def test_a_lost_create_without_a_listing_tells_staff_where_to_look(connected, worker):
+    """A create whose answer was lost is looked up before it is repeated; a zevvy
+    without the listing (405) gets words, not a second device."""
+    connected.unpublished_device_calls(False)
+    connected.fault("timeout", count=1, delay=3, path="/api/devices")
+
+    meter = a_device()
+
+    wait_until(lambda: row_of(meter).state == State.NEEDS_ATTENTION, timeout=30,
+               message="needs a person")  # fmt: skip
+    error = row_of(meter).last_error
+    assert "zevvy does not offer a device listing" in error and "answered 405" in error
+    assert f"portal-device-{meter.pk}" in error
+    assert connected.count("devices") == 1  # the lost create's device, and no second one
+
+
+def test_a_rename_answered_by_a_maintenance_page_reaches_zevvy_once_the_page_is_gone(
+    connected, worker
+):
+    meter = a_device()
+    wait_until(synced(meter), message="device synced")
+    connected.fault("maintenance", count=2, path="/api/devices/")
+    meter.name = "Wärmepumpe Keller"
+    services.save(meter)
+    wait_until(synced(meter), timeout=30, message="renamed there")
+
+    (remote,) = connected.state()["devices"]
+    assert remote["name"] == "Wärmepumpe Keller"
+    assert connected.requests_to("PUT /devices/{id}") == 3  # two pages, then zevvy itself

@@ -1,6 +1,8 @@
 """The bare Zählerfreunde client (no Django in it) against the sandbox over HTTP."""
 
+import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,15 +68,24 @@ def test_readings_timestamps_in_the_configured_unit(client, sandbox, calls):
                                  "externalDeviceId": "CH-9"})  # fmt: skip
     at = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
-    def send(obis: str) -> None:
-        reading = {"obisCode": obis, "timestamp": at, "value": 10.5}
+    def send(obis: str = "1.8.0", value: float = 10.5) -> None:
+        reading = {"obisCode": obis, "timestamp": at, "value": value}
         client.post_readings([{"externalDeviceId": "CH-9", "readings": [reading]}])
 
-    send("1-0:1.8.0*255")
+    send()
     assert '"timestamp": 1793534400' in calls[-1].request_body
+    # The platform reads one unit: milliseconds sent to one that reads seconds are refused.
     client.timestamp_unit = "milliseconds"
-    send("1.8.0")
+    with pytest.raises(PermanentError, match="Timestamp"):
+        send()
     assert '"timestamp": 1793534400000' in calls[-1].request_body
+    # Where it reads milliseconds, they arrive as the same instant (one reading, replaced).
+    sandbox.http.post(
+        f"{sandbox.control}/options", json={"timestamp_unit": "milliseconds"}, timeout=10
+    ).raise_for_status()
+    send(value=11.0)
+    held = sandbox.state()["devices"][0]
+    assert held["readings"] == 1
     with pytest.raises(PermanentError, match="ObisCode"):
         send("kWh")
 
@@ -161,6 +172,34 @@ def test_delete_space_refuses_while_units_exist_and_takes_its_devices(client, sa
     assert (counts["spaces"], counts["devices"]) == (0, 0)
     with pytest.raises(NotFoundError):
         client.delete_space(building)
+
+
+def test_readings_in_the_night_the_clocks_go_back_are_distinct_epoch_seconds(
+    client, sandbox, calls
+):
+    """02:30 comes twice in Zurich on 2026-10-25 (summer time, then winter time): two
+    readings, an hour apart, whatever zone their datetimes are in; a naive one is refused
+    (its epoch would depend on the host's zone)."""
+    space = client.create_space(BUILDING)
+    client.create_device(space, {"deviceName": "Meter", "isMainDevice": True,
+                                 "deviceType": "SMART_METER", "deviceMedium": "ELECTRICITY",
+                                 "externalDeviceId": "CH-9"})  # fmt: skip
+    zurich = ZoneInfo("Europe/Zurich")
+    summer = datetime(2026, 10, 25, 2, 30, tzinfo=zurich)  # 00:30 UTC
+    winter = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=zurich)  # 01:30 UTC
+    assert winter.astimezone(UTC).hour == 1
+    readings = [{"obisCode": "1.8.0", "timestamp": at, "value": v}
+                for v, at in ((1.0, summer), (2.0, winter.astimezone(UTC)))]  # fmt: skip
+    client.post_readings([{"externalDeviceId": "CH-9", "readings": readings}])
+    sent = json.loads(calls[-1].request_body)[0]["readings"]
+    assert [r["timestamp"] for r in sent] == [1792888200, 1792891800]
+    assert sandbox.state()["readings_count"] == 2
+
+    before = len(calls)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        naive = [{"obisCode": "1.8.0", "timestamp": datetime(2026, 10, 25, 2, 30), "value": 3}]
+        client.post_readings([{"externalDeviceId": "CH-9", "readings": naive}])
+    assert len(calls) == before  # nothing sent
 
 
 def test_device_details_link_and_unlink_keep_id_and_readings(client, sandbox):
@@ -289,6 +328,11 @@ def test_a_token_answer_without_access_token_is_transient(client, sandbox):
 
 
 def test_errors_show_the_problem_detail_and_every_field_error(client, sandbox):
+    # The sandbox's postcode rule (off by default: the spec's postcode is any string)
+    # answers with a problem detail and a field error.
+    sandbox.http.post(
+        f"{sandbox.control}/options", json={"dach_postcodes_only": True}, timeout=10
+    ).raise_for_status()
     with pytest.raises(PermanentError) as postcode:
         client.create_space({**BUILDING, "postcode": "80A"})
     assert postcode.value.message == (

@@ -4,9 +4,11 @@ device flow, refresh, typed errors, devices and measurements."""
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from providers.device_flow import DEFAULT_POLL_INTERVAL_SECONDS
 from providers.errors import (
     AuthError,
     NotFoundError,
@@ -21,7 +23,6 @@ from providers.zevvy.client import (
     DeviceFlowEnded,
     ZevvyClient,
 )
-from providers.zevvy.oauth import DEFAULT_POLL_INTERVAL_SECONDS
 
 from .zevvy_helpers import ZevvySandbox
 
@@ -50,6 +51,7 @@ def make_client(zevvy, calls, *, secret=None, store=None, base=None) -> ZevvyCli
         token_store=store or MemoryTokenStore(),
         timeout=(2, 2),
         on_call=calls.append,
+        allow_http_loopback=True,  # the embedded sandbox's verification links are http
     )
 
 
@@ -334,6 +336,25 @@ def test_bulk_create_by_name_creates_device_and_register_and_409_is_done(connect
     state = zevvy.state()
     assert state["counts"] == {**state["counts"], "devices": 1, "registers": 1, "measurements": 2}
     assert state["devices"][0]["name"] == "Ladestation 1"
+
+
+def test_measurements_in_the_night_the_clocks_go_back_are_sent_in_utc(connected, zevvy, calls):
+    """02:30 in Zurich twice on 2026-10-25: sent as the guide's UTC `…Z`, two
+    measurements an hour apart (a naive time is refused before anything is sent)."""
+    connected.create_device("Wärmepumpe", "portal-device-6")
+    zurich = ZoneInfo("Europe/Zurich")
+    twice = [datetime(2026, 10, 25, 2, 30, fold=fold, tzinfo=zurich) for fold in (0, 1)]
+    readings = [{"readAt": at, "value": 10 + i} for i, at in enumerate(twice)]
+    assert connected.bulk_create_measurements_by_ref("portal-device-6", "1-0:1.8.0", readings)
+    sent = [item["readAt"] for item in json.loads(calls[-1].request_body)]
+    assert sent == ["2026-10-25T00:30:00.000Z", "2026-10-25T01:30:00.000Z"]
+    assert zevvy.count("measurements") == 2
+    before = len(calls)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        connected.bulk_create_measurements_by_ref(
+            "portal-device-6", "1-0:1.8.0", [{"readAt": datetime(2026, 10, 25, 2, 30), "value": 1}]
+        )
+    assert len(calls) == before
 
 
 def test_bulk_create_by_reference(connected, zevvy, calls):

@@ -24,6 +24,14 @@ class ZevvySandbox(SandboxControl):
         response.raise_for_status()
         return response.json()
 
+    def unpublished_device_calls(self, offered: bool) -> None:
+        """Whether the sandbox offers the device listing, update and delete no public
+        source shows (off: 405 / Spring's plain 404, as a zevvy without them)."""
+        response = self.http.post(
+            f"{self.control}/api", json={"unpublished_device_calls": offered}, timeout=10
+        )
+        response.raise_for_status()
+
     def revoke_grants(self) -> int:
         response = self.http.post(f"{self.control}/grants/revoke", json={}, timeout=10)
         response.raise_for_status()

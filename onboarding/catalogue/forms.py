@@ -1,12 +1,15 @@
 """Admin forms that tie a Device or a building to the catalogue, with clear refusals,
 and let a device take its name and medium from the meter it is linked to."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from ..forms import SyncedForm
 from ..models import Device, Medium, Space
 from .links import DEVICE_LINKS, fill_from_links, link_problem
 
-FROM_CATALOGUE = "— take it from the linked smart-me device / Climkit meter —"
-FILLED_IF_EMPTY = "Left empty, it is taken from the linked meter."
+FROM_CATALOGUE = gettext_lazy("— take it from the linked smart-me device / Climkit meter —")
+FILLED_IF_EMPTY = gettext_lazy("Left empty, it is taken from the linked meter.")
 
 
 class DeviceLinksForm(SyncedForm):
@@ -47,9 +50,11 @@ class DeviceLinksForm(SyncedForm):
         if "serial_number" in self.fields:
             data["serial_number"] = probe.serial_number
         if not probe.name:
-            self.add_error("name", "Enter a name, or link a meter to take its name from.")
+            self.add_error("name", _("Enter a name, or link a meter to take its name from."))
         if not probe.medium:
-            self.add_error("medium", "Choose a medium, or link a meter that says what it measures.")
+            self.add_error(
+                "medium", _("Choose a medium, or link a meter that says what it measures.")
+            )
         return data
 
 

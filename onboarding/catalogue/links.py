@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .. import services
 from ..models import Device, Medium, Space
@@ -52,13 +53,24 @@ def link_field(obj, entry: CatalogueEntry) -> str:
     name = links.get((entry.platform, entry.kind))
     if name is None:
         takes = ", ".join(f"a {p} {k}" for p, k in links)
-        what = "a device" if isinstance(obj, Device) else "a building"
+        said = (
+            _("%(entry)s is a %(platform)s %(kind)s; a device can only be linked to %(takes)s.")
+            if isinstance(obj, Device)
+            else _(
+                "%(entry)s is a %(platform)s %(kind)s; a building can only be linked to %(takes)s."
+            )
+        )
         raise ValidationError(
-            f"{entry.name or entry.remote_id} is a {entry.platform} {entry.kind}; "
-            f"{what} can only be linked to {takes}."
+            said
+            % {
+                "entry": entry.name or entry.remote_id,
+                "platform": entry.platform,
+                "kind": entry.kind,
+                "takes": takes,
+            }
         )
     if isinstance(obj, Space) and not obj.is_building:
-        raise ValidationError("Only a building can be linked to a Climkit site, not a unit.")
+        raise ValidationError(_("Only a building can be linked to a Climkit site, not a unit."))
     return name
 
 
@@ -67,13 +79,19 @@ def link_problem(obj, name: str, entry: CatalogueEntry) -> str | None:
     try:
         if link_field(obj, entry) != name:
             field = type(obj)._meta.get_field(name)
-            return f"{entry.name or entry.remote_id} is not a {field.verbose_name}."
+            return _("%(entry)s is not a %(field)s.") % {
+                "entry": entry.name or entry.remote_id,
+                "field": field.verbose_name,
+            }
     except ValidationError as exc:
         return " ".join(exc.messages)
     holder = type(obj)._default_manager.filter(**{name: entry}).exclude(pk=obj.pk).first()
     if holder is not None:
         what = entry.name or entry.remote_id
-        return f"{what} is already linked to {holder}; unlink it there first."
+        return _("%(entry)s is already linked to %(holder)s; unlink it there first.") % {
+            "entry": what,
+            "holder": holder,
+        }
     return None
 
 
@@ -111,9 +129,16 @@ def fill_from_links(device: Device) -> LinkResult:
             result.filled.append("medium")
         elif medium and device.medium != medium:
             result.notes.append(
-                f"{entry.platform} says {entry.name or entry.remote_id} measures "
-                f"{Medium(medium).label.lower()}; the device keeps "
-                f"{Medium(device.medium).label.lower()} as entered."
+                _(
+                    "%(platform)s says %(entry)s measures %(theirs)s; the device keeps "
+                    "%(ours)s as entered."
+                )
+                % {
+                    "platform": entry.platform,
+                    "entry": entry.name or entry.remote_id,
+                    "theirs": str(Medium(medium).label).lower(),
+                    "ours": str(Medium(device.medium).label).lower(),
+                }
             )
     return result
 

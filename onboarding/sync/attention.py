@@ -2,6 +2,9 @@
 
 - `fixed_fields`: the fields a platform holding the object cannot change, with reasons,
   shown next to those fields before staff edit them (services.save refuses the change).
+- `not_sent_fields`: the fields whose change an enabled platform holding the object (or
+  what carries it there, a tenant's Spark meter its unit's address) will not get, with
+  reasons: saved here, but the badge will say "not sent: <why>".
 - `deletion_refusal`: why a deletion would be refused, asked before the confirmation page
   (the rule `services.delete` applies when it runs, without its locks and writes).
 - `accept_as_is`: staff accept a row that needs attention as it is; who and when are kept,
@@ -34,6 +37,56 @@ def fixed_fields(obj) -> dict[str, list[str]]:
         for name, reason in getattr(handler, "fixed_fields", {}).items():
             fixed.setdefault(name, []).append(reason)
     return fixed
+
+
+ADDRESS_FIELDS = ("address_line_one", "address_line_two", "postcode", "city")
+
+
+def not_sent_fields(obj) -> dict[str, list[str]]:
+    """{field: [reason per platform]} for the fields whose change a platform holding obj
+    (or an object carrying it) would not get: each handler's `create_only`, where the
+    key "address" stands for the unit's address a meter carries."""
+    if obj.pk is None:
+        return {}
+    notes: dict[str, list[str]] = {}
+    for handler in _holders(obj):
+        for name, reason in handler.create_only.items():
+            notes.setdefault(name, []).append(reason)
+    from ..models import Meter, Space
+
+    if isinstance(obj, Space) and Meter in _taken_models():
+        meters = Meter.objects.filter(tenant__unit__in=[obj, *obj.units.all()])
+        for meter in meters.prefetch_related("sync_records")[:50]:
+            for handler in _holders(meter):
+                if "address" in handler.create_only:
+                    for name in ADDRESS_FIELDS:
+                        notes.setdefault(name, []).append(handler.create_only["address"])
+    return {name: list(dict.fromkeys(reasons)) for name, reasons in notes.items()}
+
+
+def fixed_at_create(model, field: str) -> list[str]:
+    """The enabled platforms taking `model` that keep `field` from the create (e.g.
+    Zählerfreunde's Mieterstrom flag): the wizard asks for it before the object is made
+    there, since "Unknown" would become the platform's default for good."""
+    return [
+        registry.label(name)
+        for name in registry.providers_for(model)
+        if field in registry.handler(name, model).create_only
+    ]
+
+
+def _holders(obj):
+    """The handler of each enabled platform that holds, or may hold, obj."""
+    enabled = set(registry.enabled())
+    for row in obj.sync_records.all():
+        if row.provider in enabled and row.platform_may_hold:
+            handler = registry.handler(row.provider, type(obj))
+            if handler is not None:
+                yield handler
+
+
+def _taken_models() -> set:
+    return {model for name in registry.enabled() for model in registry.handlers(name)}
 
 
 def deletion_refusal(obj) -> str | None:

@@ -18,9 +18,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import DateTimeField, ExpressionWrapper, Q
+from django.db.models import DateTimeField, ExpressionWrapper, OuterRef, Q, Subquery
 from django.db.models.functions import Now
 
+from onboarding.operations import logs, metrics
 from providers import registry
 from providers.errors import (
     AuthError,
@@ -32,6 +33,7 @@ from providers.errors import (
 )
 
 from . import claims, recorder
+from .claims import ClaimLost
 from .models import ProviderConnection, SyncRecord
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,18 @@ def claimable() -> Q:
     )
 
 
+def _with_parent_remote_id(objects, model, parent_field: str, provider: str):
+    """The object with its parent, and the parent's remote id on this platform, in one
+    query: the push needs all three, and a round trip saved is saved on every push."""
+    field = model._meta.get_field(parent_field)
+    remote = SyncRecord.objects.filter(
+        content_type=ContentType.objects.get_for_model(field.related_model),  # cached
+        object_id=OuterRef(field.attname),
+        provider=provider,
+    ).values("remote_id")[:1]
+    return objects.select_related(parent_field).annotate(_parent_remote_id=Subquery(remote))
+
+
 # Remote ids never change once set (a re-created object gets a new row id only through
 # a person's Retry, which the TTL bounds), so a worker keeps its parents' for a while:
 # most pushes are a building's units or a unit's devices, all under the same parent.
@@ -85,11 +99,11 @@ PARENT_ID_TTL_SECONDS = 60.0
 _parent_ids: dict[tuple, tuple[str, float]] = {}
 
 
-def remote_id_of(instance, provider: str) -> str:
+def remote_id_of(instance, provider: str, *, fresh: bool = False) -> str:
     key = (provider, type(instance), instance.pk)
     cached = _parent_ids.get(key)
     now = time.monotonic()
-    if cached and cached[1] > now:
+    if cached and cached[1] > now and not fresh:
         return cached[0]
     remote_id = (
         SyncRecord.objects.filter(
@@ -108,6 +122,18 @@ def remote_id_of(instance, provider: str) -> str:
     return remote_id
 
 
+def _parent_remote_id(obj, parent, handler, provider: str, *, fresh: bool) -> str | None:
+    """The parent's remote id ("" while it has none there; None: no parent). Read with
+    the object (always fresh) when the parent is its parent field's; a handler that picks
+    its parent otherwise (a Spark resource's location meter) looks it up."""
+    if parent is None:
+        return None
+    # select_related loaded the field's object: the same instance when it is the parent.
+    if handler.parent_field and getattr(obj, handler.parent_field, None) is parent:
+        return obj._parent_remote_id or ""
+    return remote_id_of(parent, provider, fresh=fresh)
+
+
 def claim(record_id: int, token: uuid.UUID) -> SyncRecord | None:
     """Take the row for this worker, or None when it is not due or someone holds it."""
     return claims.claim(SyncRecord, record_id, token)
@@ -121,35 +147,44 @@ def run(record_id: int) -> Outcome | None:
     the row pending again, which `finish` notices.
     """
     token = uuid.uuid4()
+    logs.bind(outbox_row=record_id, platform=None)
     record = claim(record_id, token)
     if record is None:
         return None
+    logs.bind(platform=record.provider)
     if record.provider not in registry.enabled():
         return _park_disabled(record, token)
+    if reason := registry.not_configured(record.provider):
+        return _park_disabled(record, token, reason=f"{reason} This waits until it is.")
     model = ContentType.objects.get_for_id(record.content_type_id).model_class()
     handler = registry.handler(record.provider, model)
     objects = model._default_manager
     if handler.parent_field:
-        objects = objects.select_related(handler.parent_field)
+        objects = _with_parent_remote_id(objects, model, handler.parent_field, record.provider)
     obj = objects.filter(pk=record.object_id).first()
     if obj is None:  # deleted meanwhile; its rows went with it
         return None
 
     parent = handler.parent(obj)
-    parent_id = remote_id_of(parent, record.provider) if parent is not None else None
+    # A row made again (reconcile's Re-create, or a Retry after a 404) reads its parent's
+    # remote id afresh: the parent may have been made again too, under a new id.
+    again = bool(record.last_synced_at and not record.remote_id)
+    parent_id = _parent_remote_id(obj, parent, handler, record.provider, fresh=again)
     if record.operation == Operation.UPSERT:
         if parent is not None and not parent_id:
             return _wait_for(record, parent, token)
     elif _children_still_there(record, handler, obj):
         return _wait_for_children(record, token)
 
-    attempt = _Attempt(record, obj, handler, parent_id, token)
-    with recorder.collecting() as calls:
+    guard = claims.Guard(SyncRecord, record.pk, token)
+    attempt = _Attempt(record, obj, handler, parent_id, guard)
+    with recorder.writing_each_call_for(record), guard.watching_sends():
         attempt.perform()
-    # No transaction around these two: if we die between them the row stays in flight
-    # and is reconciled like any lost worker's, and PostgreSQL saves two round trips.
-    recorder.save(calls, record.provider, record)
-    return attempt.finish()
+    outcome = attempt.finish()
+    metrics.sync_outcome(record.provider, outcome.state)
+    if outcome.state in (State.PENDING, State.FAILED, State.NEEDS_ATTENTION) and attempt.fields:
+        log.info("not synced, %s: %s", outcome.state, attempt.fields.get("last_error", ""))
+    return outcome
 
 
 def _release(record: SyncRecord, token: uuid.UUID, **fields) -> None:
@@ -158,14 +193,16 @@ def _release(record: SyncRecord, token: uuid.UUID, **fields) -> None:
     )
 
 
-def _park_disabled(record: SyncRecord, token: uuid.UUID) -> Outcome:
-    """A platform removed from PROVIDERS: its rows wait, saying so, and are not pushed;
-    the sweep leaves them alone until the platform is enabled again."""
+def _park_disabled(record: SyncRecord, token: uuid.UUID, reason: str = "") -> Outcome:
+    """A platform removed from PROVIDERS (or enabled in production without a base URL:
+    `reason`): its rows wait, saying so, and are not pushed; the sweep leaves them alone
+    until the platform is enabled (configured) again."""
     _release(
         record,
         token,
         state=State.PENDING,
-        last_error=(
+        last_error=reason
+        or (
             f"{registry.label(record.provider)} is not enabled (PROVIDERS); "
             "this waits until it is enabled again."
         ),
@@ -234,14 +271,17 @@ def _wait_for_children(record: SyncRecord, token: uuid.UUID) -> Outcome:
     return Outcome(State.PENDING)
 
 
-class ClaimLost(Exception):
-    """Another worker took the row over (ours was presumed dead): stop, send nothing."""
+class CannotMove(NotSupported):
+    """The platform cannot move the object to its new parent: a Retry would fail the
+    same way, so staff are offered what can be done (re-create it under the new parent,
+    or accept it where it is)."""
 
 
 class _Attempt:
-    def __init__(self, record: SyncRecord, obj, handler, parent_id: str | None, token):
+    def __init__(self, record: SyncRecord, obj, handler, parent_id: str | None, guard):
         self.record = record
-        self.token = token
+        self.guard = guard
+        self.token = guard.token
         self.obj = obj
         self.handler = handler
         self.parent_id = parent_id
@@ -252,6 +292,9 @@ class _Attempt:
         self.sent_parent_id = record.sent_parent_id
         self.fields: dict = {}
         self.created = False  # by this attempt (or adopted): its dependants may go now
+        self.created_from = record.attempt_payload  # what the platform made it from
+        self.wrote = False  # a create or update went out: the platform holds ours now
+        self.not_sent = ""  # what of it the platform cannot take (Handler.not_sent)
         self.retry_in: float | None = None
 
     def perform(self) -> None:
@@ -267,6 +310,19 @@ class _Attempt:
             self._transient(exc)
         except AuthError as exc:
             self._auth_refused(exc, label)
+        except CannotMove as exc:
+            self._settle(
+                State.NEEDS_ATTENTION,
+                f"{exc.message} Re-create it under the new parent, or accept it as is.",
+                remote_state=SyncRecord.RemoteState.CANNOT_MOVE,
+                remote_diff={
+                    "parent": {
+                        "label": self.handler.parent_field or "parent",
+                        "ours": self.parent_id,
+                        "theirs": self.record.sent_parent_id,
+                    }
+                },
+            )
         except NotSupported as exc:
             self._settle(State.NEEDS_ATTENTION, exc.message)
         except NotFoundError as exc:
@@ -287,21 +343,48 @@ class _Attempt:
         if not self.remote_id and self.unknown:
             self._adopt_earlier_create(payload)
         if not self.remote_id:
+            self._replace_old_one()
             self._create(payload)
             self._created(digest)
+            self.created_from = payload
         else:
             self._move_if_its_parent_changed()
             if digest != self.sent_hash:
-                self.handler.update(self.client, self.remote_id, payload, self.parent_id)
-                self.sent_hash = digest
+                self._update(payload, digest)
+        self.not_sent = self.not_sent or self.handler.not_sent(self.obj, self.created_from) or ""
         self._settle(State.SYNCED, "")
+
+    def _update(self, payload: dict, digest: str) -> None:
+        try:
+            self.handler.update(self.client, self.remote_id, payload, self.parent_id)
+        except NotSupported:
+            # No API for this change: if the handler can say what did not reach the
+            # platform, the object is there, only "not sent" (never called synced);
+            # otherwise a person decides (needs attention).
+            self.not_sent = self.handler.not_sent(self.obj, self.created_from) or ""
+            if not self.not_sent:
+                raise
+            return
+        self.sent_hash = digest
+        self.wrote = True
+
+    def _replace_old_one(self) -> None:
+        """Re-created under a new parent: the one we made under the old parent goes
+        first (it is ours; a platform that cannot move it would refuse a second)."""
+        old = self.record.replaces_remote_id
+        if old:
+            with suppress(NotFoundError):
+                self.handler.delete(self.client, old)
 
     def _move_if_its_parent_changed(self) -> None:
         """A device moved to another unit is moved on the platform (it keeps its id and
         its readings there), not left where it was while we report "synced"."""
         before, now = self.sent_parent_id, self.parent_id or ""
         if before and now and before != now:
-            self.handler.move(self.client, self.remote_id, before, now, obj=self.obj)
+            try:
+                self.handler.move(self.client, self.remote_id, before, now, obj=self.obj)
+            except NotSupported as exc:  # it can never go there: a Retry would not help
+                raise CannotMove(exc.message, status=exc.status) from exc
         self.sent_parent_id = now
 
     def _gone_remotely(self, exc: NotFoundError, label: str) -> None:
@@ -315,19 +398,31 @@ class _Attempt:
         self.sent_hash = ""
         self._settle(
             State.NEEDS_ATTENTION,
-            f"Deleted on {label} (it answered 404: {exc.message}). Retry creates it again.",
+            f"Deleted on {label} (it answered 404: {exc.message}). Retry creates it again, "
+            "with what hangs under it.",
+            remote_state=SyncRecord.RemoteState.MISSING,
         )
 
     def _adopt_earlier_create(self, payload: dict) -> None:
-        """An earlier create got no answer: look for what it sent (staff may have changed
-        the object since), then for the object as it is now."""
+        """An earlier create got no answer: look for what it sent where it sent it (staff
+        may have changed or moved the object since), then for the object as it is now
+        where it is now. Found under its old parent, it is moved by the push that
+        follows, and the update sends what changed: one object, where it belongs."""
         earlier = self.record.attempt_payload or payload
-        for candidate in (earlier, payload) if earlier != payload else (payload,):
-            self.remote_id = self._find(candidate) or ""
+        went_to = self.record.attempt_parent_id or self.parent_id
+        looks: list[tuple[dict, str | None]] = []
+        for look in ((earlier, went_to), (payload, went_to), (payload, self.parent_id)):
+            if look not in looks:
+                looks.append(look)
+        for candidate, parent_id in looks:
+            with suppress(NotFoundError):  # the old parent is gone there: not in it
+                self.remote_id = self._find(candidate, parent_id) or ""
             if self.remote_id:
                 # What the platform holds is what that create sent: if the object has
                 # changed since, the update below sends the difference.
                 self._created(payload_hash(candidate))
+                self.created_from = candidate
+                self.sent_parent_id = parent_id or ""
                 break
         self.unknown = False  # looked: adopted, or it is not there
 
@@ -353,30 +448,34 @@ class _Attempt:
     def _write_ahead(self, payload: dict) -> None:
         """Before a create leaves: note it (if this worker dies in the call, the next one
         looks before creating again) and renew the claim, or stop if it was taken over."""
-        renewed = SyncRecord.objects.filter(pk=self.record.pk, claim_token=self.token).update(
-            outcome_unknown=True, attempt_payload=payload, claimed_at=Now()
+        self.guard.renew(
+            outcome_unknown=True,
+            attempt_payload=payload,
+            # Where it goes: a device moved before the next attempt is looked for there.
+            attempt_parent_id=self.parent_id or "",
         )
-        if not renewed:
-            raise ClaimLost
 
     def _created(self, digest: str) -> None:
         self.handler.after_create(self.obj, self.remote_id)
         self.sent_hash = digest
         self.created = True
+        self.wrote = True
 
-    def _find(self, payload: dict) -> str | None:
-        return self.handler.find_existing(self.client, self.obj, payload, self.parent_id)
+    def _find(self, payload: dict, parent_id: str | None) -> str | None:
+        return self.handler.find_existing(self.client, self.obj, payload, parent_id)
 
     def _delete(self) -> None:
-        # parent_id is "" when the parent never reached the platform: then neither did this.
-        if not self.remote_id and self.unknown and self.parent_id != "":
+        # The parent's id is "" when it never reached the platform: then neither did this.
+        went_to = self.record.attempt_parent_id or self.parent_id
+        if not self.remote_id and self.unknown and went_to != "":
             payload = self.record.attempt_payload or self.handler.payload(self.obj, self.parent_id)
             with suppress(NotFoundError):  # its parent is gone there: so is it
-                self.remote_id = self._find(payload) or ""
+                self.remote_id = self._find(payload, went_to) or ""
+                self.parent_id = went_to  # deleted where it was made
         self.unknown = False
         if self.remote_id:
             with suppress(NotFoundError):  # already gone: that is what we wanted
-                self.handler.delete(self.client, self.remote_id)
+                self.handler.delete_object(self.client, self.remote_id, self.obj, self.parent_id)
         self._settle(State.SYNCED, "")
 
     # --- what happened ------------------------------------------------------------------
@@ -384,6 +483,12 @@ class _Attempt:
         self.fields = {"state": state, "last_error": error, **extra}
         if state == State.SYNCED:
             self.fields.update(attempts=0, last_synced_at=Now(), waiting_for_parent=False)
+            if self.record.operation == Operation.UPSERT:
+                self.fields["not_sent"] = self.not_sent
+            if self.wrote:
+                # The platform answered a create or update with ours: what the last
+                # comparison saw is behind us (the next one checks again).
+                self.fields.update(remote_state="", remote_diff=None, replaces_remote_id="")
 
     def _transient(self, exc: TransientError) -> None:
         attempts = self.record.attempts + 1
@@ -447,6 +552,8 @@ class _Attempt:
         follow_up: list[int] = []
         if mine.filter(state=State.IN_FLIGHT).update(**learnt, **self.fields):
             if state == State.SYNCED:
+                if self.created and self.record.remote_state == SyncRecord.RemoteState.MISSING:
+                    self._bring_the_children()
                 follow_up = self._ready_dependants()
                 if self.record.operation == Operation.DELETE:
                     follow_up += _delete_locally_when_done(self.obj)
@@ -462,24 +569,28 @@ class _Attempt:
         return Outcome(state, follow_up, self.retry_in)
 
     def _dependant_rows(self):
+        """Its dependants' upsert rows, every kind in one queryset (one query, not one per
+        kind of dependant), or None when it has none."""
+        kinds = Q()
         for model, pks in self.handler.dependants(self.obj):
-            yield SyncRecord.objects.filter(
-                provider=self.record.provider,
-                content_type=ContentType.objects.get_for_model(model),
-                object_id__in=pks,
-                operation=Operation.UPSERT,
-            )
+            kinds |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=pks)
+        if not kinds:
+            return None
+        return SyncRecord.objects.filter(
+            kinds, provider=self.record.provider, operation=Operation.UPSERT
+        )
 
     def _ready_dependants(self) -> list[int]:
         """Its units (devices, …) waited for its remote id: they go now, including those
         flagged because it had failed."""
-        if not self.created:
+        rows = self._dependant_rows() if self.created else None
+        if rows is None:
             return []
-        ids: list[int] = []
-        for rows in self._dependant_rows():
-            ids += rows.filter(
+        ids = list(
+            rows.filter(
                 Q(state=State.PENDING) | Q(state=State.NEEDS_ATTENTION, waiting_for_parent=True)
             ).values_list("pk", flat=True)
+        )
         if ids:
             SyncRecord.objects.filter(pk__in=ids).update(
                 state=State.PENDING,
@@ -490,11 +601,19 @@ class _Attempt:
             )
         return ids
 
+    def _bring_the_children(self) -> None:
+        """Made again after the platform lost it: what hung under it there went with it
+        (a space's devices and invites, a user's meters), so those are made again too."""
+        from .reconcile.fixes import forget_descendants
+
+        forget_descendants(self.record)
+
     def _flag_waiting_dependants(self) -> None:
         """It failed before reaching the platform: what waits for it says so at once,
         instead of waiting quietly for ever."""
         message = f"Waiting for {self.obj}, which failed: {self.fields['last_error']}"
-        for rows in self._dependant_rows():
+        rows = self._dependant_rows()
+        if rows is not None:
             rows.filter(state=State.PENDING, remote_id="", claim_token__isnull=True).update(
                 state=State.NEEDS_ATTENTION, waiting_for_parent=True, last_error=message[:2000]
             )

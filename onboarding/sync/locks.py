@@ -15,7 +15,9 @@ from django.conf import settings
 
 from providers.errors import TransientError
 
-LOCK_TIMEOUT_SECONDS = 60  # longer than any token call may take
+# A holder that died frees the lock after this (longer than any token call may take);
+# a waiter gives up after SYNC_TOKEN_LOCK_WAIT_SECONDS (part of the claim check).
+LOCK_TIMEOUT_SECONDS = 60
 _local_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -33,10 +35,10 @@ def shared_lock(name: str):
         lock = _redis().lock(
             f"portal:lock:{name}",
             timeout=LOCK_TIMEOUT_SECONDS,
-            blocking_timeout=LOCK_TIMEOUT_SECONDS,
+            blocking_timeout=settings.SYNC_TOKEN_LOCK_WAIT_SECONDS,
         )
         if not lock.acquire():
-            raise TransientError(f"{name}: lock still held after {LOCK_TIMEOUT_SECONDS} s")
+            raise _still_held(name)
         try:
             yield
         finally:
@@ -44,5 +46,16 @@ def shared_lock(name: str):
         return
     with _guard:
         lock = _local_locks.setdefault(name, threading.Lock())
-    with lock:
+    if not lock.acquire(timeout=settings.SYNC_TOKEN_LOCK_WAIT_SECONDS):
+        raise _still_held(name)
+    try:
         yield
+    finally:
+        lock.release()
+
+
+def _still_held(name: str) -> TransientError:
+    wait = settings.SYNC_TOKEN_LOCK_WAIT_SECONDS
+    return TransientError(
+        f"{name}: lock still held after {wait:g} s", request_may_have_arrived=False
+    )

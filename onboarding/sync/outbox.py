@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models.functions import Now
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from providers import registry
 
@@ -57,6 +57,8 @@ def _upsert_rows(model, objs: list, provider: str) -> dict[int, int]:
             content_type=content_type, provider=provider, object_id__in=[o.pk for o in objs]
         ).values_list("object_id", "pk")
     )
+    with translation.override("en"):  # kept in English, like the outbox's other words
+        names = {obj.pk: str(obj)[:300] for obj in objs if obj.pk not in existing}
     created = SyncRecord.objects.bulk_create(
         [
             SyncRecord(
@@ -66,7 +68,7 @@ def _upsert_rows(model, objs: list, provider: str) -> dict[int, int]:
                 rank=handler.rank(obj),
                 not_before=now,
                 queued_at=now,
-                object_repr=str(obj)[:300],
+                object_repr=names[obj.pk],
             )
             for obj in objs
             if obj.pk not in existing

@@ -1,8 +1,10 @@
 """Keeps every call a client makes as an ApiCall row.
 
-During a sync attempt the calls are collected and written in one INSERT together with
-the outbox row they served; calls made outside one (check_providers, the shell) are
-written at once.
+During an outbox attempt each call is written the moment it returns, tied to the row it
+served, in a statement of its own (autocommit): a worker killed mid-attempt still leaves
+the calls that reached the platform, for support to see. Readings forwarding and
+reconcile collect their calls and write them together; calls made outside any of these
+(check_providers, the shell) are written at once.
 """
 
 from collections.abc import Iterator
@@ -16,6 +18,16 @@ from providers.http import CallRecord
 from .models import ApiCall, SyncRecord
 
 _collected: ContextVar[list[CallRecord] | None] = ContextVar("collected_api_calls", default=None)
+_attempt_row: ContextVar[SyncRecord | None] = ContextVar("attempt_row", default=None)
+
+
+@contextmanager
+def writing_each_call_for(record: SyncRecord) -> Iterator[None]:
+    token = _attempt_row.set(record)
+    try:
+        yield
+    finally:
+        _attempt_row.reset(token)
 
 
 @contextmanager
@@ -30,6 +42,10 @@ def collecting() -> Iterator[list[CallRecord]]:
 
 def hook_for(provider: str):
     def on_call(call: CallRecord) -> None:
+        row = _attempt_row.get()
+        if row is not None:
+            save([call], provider, row)
+            return
         calls = _collected.get()
         if calls is not None:
             calls.append(call)
@@ -53,7 +69,7 @@ def save(
         object_id = served.pk
     else:
         content_type_id = object_id = None
-    ApiCall.objects.bulk_create(
+    rows = [
         ApiCall(
             started_at=call.started_at,
             provider=provider,
@@ -69,4 +85,10 @@ def save(
             object_id=object_id,
         )
         for call in calls
-    )
+    ]
+    if len(rows) == 1:
+        # One INSERT, without the transaction bulk_create wraps around it (BEGIN and
+        # COMMIT are two more round trips, on most pushes, which make one call).
+        rows[0].save(force_insert=True)
+    else:
+        ApiCall.objects.bulk_create(rows)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from onboarding.operations import heartbeats
 from providers import registry
 
 from . import engine, outbox
@@ -28,16 +29,31 @@ def _tidy_connections(**kwargs) -> None:
     close_old_connections()
 
 
+# A row's few follow-ups (a unit's device and invite, a tenant's meter) are pushed by the
+# same task, right after it: a message each would cost more than the push itself (publish,
+# deliver, trace, ack). More than this many (a building's units) go to the broker, so
+# every worker shares them. A follow-up not reached (the worker died) was marked queued
+# by its parent's push: the sweep sends it again, as for a lost message.
+INLINE_FOLLOW_UPS = 2
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def sync_record(record_id: int) -> str | None:
-    outcome = engine.run(record_id)
-    if outcome is None:
-        return None
-    if outcome.follow_up:
-        outbox.enqueue(outcome.follow_up)
-    if outcome.retry_in is not None:
-        outbox.enqueue([record_id], countdown=outcome.retry_in)
-    return outcome.state
+    first = None
+    todo = [record_id]
+    while todo:
+        current = todo.pop(0)
+        outcome = engine.run(current)
+        if outcome is None:
+            continue
+        first = first or outcome.state
+        if len(outcome.follow_up) > INLINE_FOLLOW_UPS:
+            outbox.enqueue(outcome.follow_up)
+        else:
+            todo += outcome.follow_up
+        if outcome.retry_in is not None:
+            outbox.enqueue([current], countdown=outcome.retry_in)
+    return first
 
 
 def due_records(*, also_queued: bool = False):
@@ -50,7 +66,7 @@ def due_records(*, also_queued: bool = False):
     disconnected = ProviderConnection.objects.filter(
         status=ProviderConnection.Status.DISCONNECTED
     ).values("provider")
-    rows = SyncRecord.objects.filter(engine.claimable(), provider__in=registry.enabled()).exclude(
+    rows = SyncRecord.objects.filter(engine.claimable(), provider__in=registry.reachable()).exclude(
         provider__in=disconnected
     )
     if not also_queued:
@@ -61,6 +77,7 @@ def due_records(*, also_queued: bool = False):
 
 @shared_task(ignore_result=True)
 def sweep() -> int:
+    heartbeats.beat(heartbeats.SWEEP, throttle=0)  # /readyz: beat is alive
     ids = list(due_records().values_list("pk", flat=True)[:SWEEP_BATCH])
     if not ids:
         return 0

@@ -3,6 +3,8 @@
 from django import template
 from django.utils.html import format_html_join
 
+from .. import sync_words
+
 register = template.Library()
 
 
@@ -41,3 +43,10 @@ def query_with(request, **changes):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def stored_words(text):
+    """A text stored in English (an outbox row's reason, an object's name as queued) in
+    the page's language, when it is one onboarding/sync_words.py knows."""
+    return sync_words.translate(text) if isinstance(text, str) else text

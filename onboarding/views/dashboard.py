@@ -10,8 +10,9 @@ from html import escape
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q
 from django.forms.utils import flatatt
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -20,10 +21,12 @@ from django.utils.translation import ngettext
 
 from providers import registry
 
-from ..models import Device, ProviderConnection, Space, SyncRecord, TenantUser
+from .. import sync_words
+from ..models import ApiCall, Device, ProviderConnection, Space, SyncRecord, TenantUser
+from . import drift as drift_views
 from . import status
 from .access import page
-from .rendering import page_or_fragment
+from .rendering import wants_fragment
 
 State = SyncRecord.State
 BUILDINGS_PER_PAGE = 20
@@ -127,18 +130,21 @@ def building_rows(request, data: dict):
     pager = Paginator(buildings, BUILDINGS_PER_PAGE)
     page_obj = pager.get_page(request.GET.get("page"))
     shown = list(page_obj.object_list)
+    shown_pks = [b.pk for b in shown]
     units = list(
-        # Only what a unit's row shows: a page holds hundreds of units.
-        units_query.filter(parent__in=shown)
-        .only("pk", "name", "parent_id")
+        # Only what a unit's row shows, as tuples: a page holds hundreds of units.
+        units_query.filter(parent__in=shown_pks)
         .order_by("parent_id", "name")
+        .values_list("pk", "name", "parent_id", named=True)
         if shown
         else Space.objects.none()
     )
-    contents = status.unit_contents([u.pk for u in units])
-    wanted: dict = {Space: [s.pk for s in shown + units]}
-    for held in contents.values():
-        for model, pks in held.items():
+    # Found by building (a short list), not by hundreds of unit ids: what a filter left
+    # out is skipped below.
+    contents = status.unit_contents(buildings=shown_pks)
+    wanted: dict = {Space: shown_pks + [u.pk for u in units]}
+    for unit in units:
+        for model, pks in contents.get(unit.pk, {}).items():
             wanted.setdefault(model, []).extend(pks)
     rows = status.rows_for(wanted, light=True)
     now = timezone.now()
@@ -156,7 +162,13 @@ def building_rows(request, data: dict):
             for pk in pks:
                 unit_rows += rows.get((model, pk), [])
         devices, tenants = len(held.get(Device, [])), len(held.get(TenantUser, []))
-        badges = status.badges(unit_rows, all_platforms, now, disconnected)
+        # A platform that takes nothing the unit holds yet (Spark, before a tenant) has
+        # nothing to say about it: no "not sent yet".
+        badges = [
+            b
+            for b in status.badges(unit_rows, all_platforms, now, disconnected)
+            if b.total or b.platform in space_platforms
+        ]
         holds = holds_text.get((devices, tenants))
         if holds is None:
             holds = holds_text[devices, tenants] = (
@@ -176,17 +188,18 @@ def building_rows(request, data: dict):
                 "html": unit_row_html(unit, url, holds, badges_html),
             }
         )
-    table = [
-        {
-            "building": b,
-            "url": space_url.replace("/0/", f"/{b.pk}/"),
-            "badges": status.badges(
-                rows.get((Space, b.pk), []), space_platforms, now, disconnected
-            ),
-            "units": by_building[b.pk],
-        }
-        for b in shown
-    ]
+    table = []
+    for b in shown:
+        badges = status.badges(rows.get((Space, b.pk), []), space_platforms, now, disconnected)
+        table.append(
+            {
+                "building": b,
+                "url": space_url.replace("/0/", f"/{b.pk}/"),
+                "badges": badges,
+                "badges_html": status.badges_html(badges),
+                "units": by_building[b.pk],
+            }
+        )
     settled = status.all_settled([r["badges"] for r in table]) and status.all_settled(
         [u["badges"] for r in table for u in r["units"]]
     )
@@ -225,9 +238,13 @@ def connections():
             {
                 "name": name,
                 "label": registry.label(name),
-                "connected": connection is None
-                or connection.status == ProviderConnection.Status.CONNECTED,
-                "message": connection.status_message if connection else "",
+                # A platform a person connects (zevvy) is not connected before they did.
+                "connected": connection.status == ProviderConnection.Status.CONNECTED
+                if connection
+                else not registry.person_connects(name),
+                "message": sync_words.translate(connection.status_message)
+                if connection
+                else (_("Never connected yet.") if registry.person_connects(name) else ""),
                 "sandbox": registry.connection(name).is_sandbox,
                 "in_progress": counts.get((name, State.PENDING), 0)
                 + counts.get((name, State.IN_FLIGHT), 0),
@@ -243,7 +260,7 @@ def connect_url(name: str) -> str:
     """Where staff connect a platform whose access a person grants (zevvy), if here."""
     from django.urls import NoReverseMatch, reverse
 
-    if name != "zevvy":  # the only platform a person connects (OAuth device flow)
+    if not registry.person_connects(name):
         return ""
     try:
         return reverse("admin:onboarding_connect_status", args=[name])
@@ -252,15 +269,43 @@ def connect_url(name: str) -> str:
 
 
 def attention():
+    # Besides what failed: what the platforms hold otherwise (differs there, not sent).
     rows = SyncRecord.objects.filter(
-        provider__in=registry.enabled(), state__in=[State.FAILED, State.NEEDS_ATTENTION]
+        Q(state__in=[State.FAILED, State.NEEDS_ATTENTION])
+        | Q(state=State.SYNCED, remote_state=SyncRecord.RemoteState.DIFFERS)
+        | status.NOT_SENT,
+        provider__in=registry.enabled(),
     ).defer("attempt_payload")
     shown = list(rows.select_related("content_type").order_by("-updated_at")[:ATTENTION_SHOWN])
     go_url = reverse("pages:go", args=[0, 0])  # one reverse for the list, not one a row
+    began = trouble_began([row.pk for row in shown])
     for row in shown:
         row.platform_label = registry.label(row.provider)
         row.go_url = go_url.replace("/0/0/", f"/{row.content_type_id}/{row.object_id}/")
+        row.since = began.get(row.pk) or row.created_at
+        row.state_words = status.attention_words(row)
+        row.reason = sync_words.translate(row.last_error)
+        row.badge = status.badge(row.provider, [row])
+        row.fixes = drift_views.row_fixes(row)
     return shown, rows.count()
+
+
+def trouble_began(row_ids: list[int]) -> dict[int, object]:
+    """{row: when its trouble began}: its first call after its last success (one query
+    for the list). A row that never made a call (it waits for its parent) began when it
+    was made."""
+    if not row_ids:
+        return {}
+    after_success = Q(sync_record__last_synced_at__isnull=True) | Q(
+        started_at__gt=F("sync_record__last_synced_at")
+    )
+    return dict(
+        ApiCall.objects.filter(after_success, sync_record_id__in=row_ids)
+        .values("sync_record_id")
+        .annotate(first=Min("started_at"))
+        .order_by()
+        .values_list("sync_record_id", "first")
+    )
 
 
 @page
@@ -269,18 +314,18 @@ def dashboard(request):
     form = DashboardFilters(request.GET or None, buildings=list(names))
     data = form.cleaned_data if form.is_valid() else {}
     table, page_obj, settled = building_rows(request, data)
+    context = {"form": form, "table": table, "page_obj": page_obj, "settled": settled}
+    if wants_fragment(request):
+        # The buildings alone (a filter, a page, the poll every 3 s while rows are on
+        # their way): what needs attention and the connections are not part of it.
+        return render(request, "onboarding/_buildings.html", context)
     attention_rows, attention_count = attention()
-    context = {
-        "form": form,
-        "table": table,
-        "page_obj": page_obj,
-        "settled": settled,
+    context |= {
         "platforms": registry.enabled(),
         "connections": connections(),
         "attention": attention_rows,
         "attention_count": attention_count,
+        "extra_count": drift_views.open_extras(),
         "space_type": ContentType.objects.get_for_model(Space),
     }
-    return page_or_fragment(
-        request, "onboarding/dashboard.html", "onboarding/_buildings.html", context
-    )
+    return render(request, "onboarding/dashboard.html", context)

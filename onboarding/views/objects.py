@@ -10,10 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from providers import registry
 
+from .. import services, sync_words
 from ..models import ApiCall, Device, Invite, Space, TenantUser
-from . import status
+from ..readings import panel as readings_panel
+from . import drift, status
 from .access import page
-from .rendering import page_or_fragment
+from .rendering import page_or_fragment, wants_fragment
 
 RECENT_CALLS = 10
 CHILD_TITLES = {
@@ -25,6 +27,11 @@ CHILD_TITLES = {
     "Resource": _("Resources"),
 }
 HIDDEN_FIELDS = {"id", "deletion_requested_at", "invite_link"}
+# Children changed on their own edit page (an invite cannot change on Zählerfreunde).
+EDITABLE_CHILDREN = {
+    "Space": "space", "Device": "device", "TenantUser": "tenant", "Meter": "meter",
+    "Vehicle": "vehicle", "Resource": "resource",
+}  # fmt: skip
 
 
 def held_fields(obj) -> list[tuple[str, object]]:
@@ -66,10 +73,18 @@ def platform_states(obj) -> tuple[list[dict], bool]:
             "platform": name,
             "label": registry.label(name),
             "row": row_by_platform.get(name),
+            # Beside a row a Retry cannot mend (a move the platform cannot make, a
+            # difference, a change not sent): what can be done instead.
+            "fixes": drift.row_fixes(row_by_platform[name]) if name in row_by_platform else [],
             "badge": status.badge(
                 name, [row_by_platform[name]] if name in row_by_platform else [], now, disconnected
             ),
             "calls": calls[name],
+            "gone_remotely": name in row_by_platform
+            and status.gone_remotely(row_by_platform[name]),
+            "last_error": sync_words.translate(row_by_platform[name].last_error)
+            if name in row_by_platform
+            else "",
         }
         for name in platforms
     ]
@@ -107,6 +122,7 @@ def children_of(obj) -> list[dict]:
                 if model is not Space
                 else _("Units"),
                 "content_type": ContentType.objects.get_for_model(model),
+                "kind": EDITABLE_CHILDREN.get(model.__name__, ""),
                 "items": [
                     {
                         "obj": item,
@@ -121,9 +137,16 @@ def children_of(obj) -> list[dict]:
     return result
 
 
-def object_page(request, obj, title: str):
+def object_page(request, obj, title: str, **extra):
+    from .edit import kind_of
+
     states, settled = platform_states(obj)
+    is_unit = isinstance(obj, Space) and not obj.is_building
     context = {
+        **extra,
+        "kind": kind_of(obj),
+        "is_unit": is_unit,
+        "history": services.tenancy_history(obj) if is_unit and not wants_fragment(request) else [],
         "obj": obj,
         "title": title,
         "fields": held_fields(obj),
@@ -146,7 +169,9 @@ def space(request, pk: int):
 @page
 def device(request, pk: int):
     obj = get_object_or_404(Device.objects.select_related("space__parent"), pk=pk)
-    return object_page(request, obj, str(obj))
+    # Its latest readings, each with its unit and what its code measures (the readings
+    # domain's panel, as the admin shows it), charts included.
+    return object_page(request, obj, str(obj), readings=readings_panel.latest_values(obj))
 
 
 @page

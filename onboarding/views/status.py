@@ -1,10 +1,13 @@
 """What each platform holds, in words staff read at a glance: one badge per platform
 per object, from the outbox rows (SyncRecord), read in a fixed number of queries.
 
-Badge states, worst first: needs attention, failed (with the platform's reason),
-waiting to retry at … (an attempt failed and the next is scheduled), in flight (on its
-way now), waiting for its parent (the building or unit must reach the platform first),
-synced. A platform that does not take a kind of object shows no badge for it.
+Badge states, worst first: needs attention, missing on <platform> (the last comparison
+found it gone: Re-create), failed (with the platform's reason), differs on <platform>
+(ours beside theirs), not sent: <why> (a change the platform cannot take), waiting to
+retry at … (an attempt failed and the next is scheduled), in flight (on its way now),
+waiting for its parent (the building or unit must reach the platform first), synced. A
+badge says synced only while the last push and the last comparison agree. A platform
+that does not take a kind of object shows no badge for it.
 """
 
 from collections import defaultdict, namedtuple
@@ -15,6 +18,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timesince import timeuntil
@@ -23,29 +27,78 @@ from django.utils.translation import ngettext
 
 from providers import registry
 
+from .. import sync_words
 from ..models import Device, Invite, Meter, Space, SyncRecord, TenantUser, Vehicle
 
 State = SyncRecord.State
+RemoteState = SyncRecord.RemoteState
 
 # Worst first: the badge of several rows is the worst of them.
-ORDER = ["needs_attention", "failed", "retrying", "in_flight", "waiting", "synced"]
+ORDER = [
+    "needs_attention", "missing", "failed", "differs", "not_sent", "retrying", "in_flight",
+    "waiting", "synced",
+]  # fmt: skip
+# Each alternative on its own, not "synced and (this or that)": every branch of the OR
+# then has an index of its own (SyncRecord's syncrecord_state_remote and
+# syncrecord_not_sent) instead of a scan of every synced row.
+NOT_SENT = Q(state=State.SYNCED, remote_state=RemoteState.NOT_SENT) | (
+    Q(state=State.SYNCED) & ~Q(not_sent="")
+)
 STATE_FILTERS = {
     "needs_attention": Q(state=State.NEEDS_ATTENTION),
+    "missing": Q(state=State.NEEDS_ATTENTION, remote_state=RemoteState.MISSING),
     "failed": Q(state=State.FAILED),
+    "differs": Q(state=State.SYNCED, remote_state=RemoteState.DIFFERS),
+    "not_sent": NOT_SENT,
     "retrying": Q(state=State.PENDING, attempts__gt=0),
     "in_flight": Q(state=State.IN_FLIGHT) | Q(state=State.PENDING, attempts=0),
-    "synced": Q(state=State.SYNCED),
+    "synced": Q(state=State.SYNCED, remote_state=RemoteState.SAME, not_sent=""),
 }
 
 
 def state_labels() -> dict[str, str]:
     return {
         "needs_attention": _("needs attention"),
+        "missing": _("missing there"),
         "failed": _("failed"),
+        "differs": _("differs there"),
+        "not_sent": _("not sent"),
         "retrying": _("waiting to retry"),
         "in_flight": _("in flight"),
         "synced": _("synced"),
     }
+
+
+def gone_remotely(row) -> bool:
+    """A row whose object the platform answered 404 for (deleted there): Retry looks for
+    it, then creates it again. Not a create that got no answer."""
+    return bool(
+        row.outcome_unknown and not row.remote_id and row.last_error.startswith("Deleted on ")
+    )
+
+
+def parent_missing(row) -> bool:
+    """Refused with 404 before it ever reached the platform: what it belongs to is not
+    there (its unit or tenant was deleted there), not data to fix."""
+    return (
+        row.state == State.FAILED
+        and not row.remote_id
+        and row.operation == SyncRecord.Operation.UPSERT
+        and " 404" in row.last_error[:400]
+    )
+
+
+def attention_words(row) -> str:
+    """A row's state for the needs-attention list, in the page's language."""
+    if row.waiting_for_parent:
+        return _("waits for what it belongs to")
+    if parent_missing(row):
+        return _("failed: what it belongs to is missing there")
+    if gone_remotely(row):
+        return _("deleted on the platform")
+    if row.state == State.FAILED:
+        return _("failed (fix the data)")
+    return _("needs attention")
 
 
 def optional_model(name: str):
@@ -72,6 +125,13 @@ def unit_children() -> list[tuple]:
 
 
 def kind(row: SyncRecord, now) -> str:
+    if row.state == State.NEEDS_ATTENTION and row.remote_state == RemoteState.MISSING:
+        return "missing"
+    if row.state == State.SYNCED:
+        if row.remote_state == RemoteState.DIFFERS:
+            return "differs"
+        if row.remote_state == RemoteState.NOT_SENT or row.not_sent:
+            return "not_sent"
     if row.state == State.PENDING:
         if row.waiting_for_parent or (row.queued_at is None and row.attempts == 0):
             return "waiting"
@@ -111,6 +171,8 @@ class Badge:
             if self.reason
             else ""
         )
+        if self.state in NAMES_PLATFORM:  # "missing on Zählerfreunde" says whose
+            return f'<li class="badge {self.state}"{title}>{escape(self.text)}{reason}</li>'
         return (
             f'<li class="badge {self.state}"{title}><span class="platform">'
             f"{escape(self.label)}</span>: {escape(self.text)}{reason}</li>"
@@ -122,10 +184,45 @@ class Badge:
 
     @property
     def retryable(self) -> bool:
-        return self.state in RETRYABLE
+        return self.state in RETRYABLE and bool(self.row_ids)
 
 
-RETRYABLE = ("needs_attention", "failed", "retrying")
+RETRYABLE = ("needs_attention", "missing", "failed", "retrying")
+NAMES_PLATFORM = ("missing", "differs")
+
+
+def differences_text(diff: dict | None, *, why: bool = False) -> str:
+    """ "name: ours “Flat 3”, theirs “Flat 3 (renamed)”" for each field that differs;
+    with `why`, also why a field cannot be sent (a push would not mend it)."""
+    parts = []
+    for key, change in (diff or {}).items():
+        part = _("%(field)s: ours “%(ours)s”, theirs “%(theirs)s”") % {
+            "field": sync_words.translate(change.get("label", key)),
+            "ours": _shown(change.get("ours")),
+            "theirs": _shown(change.get("theirs")),
+        }
+        if why and change.get("why"):
+            why_not = sync_words.translate(change["why"])
+            part += " (" + _("cannot be sent: %(why)s") % {"why": why_not} + ")"
+        parts.append(part)
+    return "; ".join(parts)
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if value is True or value is False:
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+def not_sent_reason(row) -> str:
+    """Why a change did not reach the platform: the handler's word, or what the last
+    comparison found it keeps from the create."""
+    if row.not_sent:
+        return sync_words.translate(row.not_sent)
+    whys = [c.get("why", "") for c in (row.remote_diff or {}).values() if c.get("why")]
+    return " ".join(sync_words.translate(why) for why in dict.fromkeys(whys))
 
 
 def badge(platform: str, rows: list[SyncRecord], now=None, disconnected=()) -> Badge:
@@ -159,25 +256,38 @@ def badge(platform: str, rows: list[SyncRecord], now=None, disconnected=()) -> B
     elif worst == "retrying":
         retry_at = min(r.not_before for r in chosen)
         text = prefix + _("waiting to retry at %(time)s (%(relative)s)") % {
-            "time": timezone.localtime(retry_at).strftime("%H:%M:%S"),
+            "time": time_format(timezone.localtime(retry_at), "TIME_FORMAT"),
             "relative": relative(retry_at, now),
         }
-        title = timezone.localtime(retry_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-        reason = first.last_error
+        title = date_format(timezone.localtime(retry_at), "DATETIME_FORMAT")
+        reason = sync_words.translate(first.last_error)
     elif worst == "failed":
         text = prefix + _("failed")
-        reason = first.last_error or _("The platform gave no reason.")
+        reason = sync_words.translate(first.last_error) or _("The platform gave no reason.")
+    elif worst == "missing":
+        text = prefix + _("missing on %(platform)s") % {"platform": label}
+        reason = sync_words.translate(first.last_error)
+    elif worst == "differs":
+        text = prefix + _("differs on %(platform)s") % {"platform": label}
+        reason = differences_text(first.remote_diff)
+    elif worst == "not_sent":
+        text = prefix + _("not sent: %(why)s") % {"why": not_sent_reason(first)}
     else:
         text = prefix + _("needs attention")
-        reason = first.last_error or _("The platform gave no reason.")
+        reason = sync_words.translate(first.last_error) or _("The platform gave no reason.")
     if platform in disconnected and worst in ("in_flight", "waiting", "retrying"):
         # Nothing goes while the platform refuses our credentials: say so, not "in flight".
         worst, text = "needs_attention", prefix + _("paused: not connected")
         reason = _(
             "%(platform)s is not connected (credentials refused, or never connected); "
-            "see Platforms above."
+            "see its connection on the dashboard."
         ) % {"platform": label}
-    retry_ids = [r.pk for r, k in zip(rows, kinds, strict=True) if k in RETRYABLE]
+    # A row the platform cannot move would only fail again: its page offers the fixes.
+    retry_ids = [
+        r.pk
+        for r, k in zip(rows, kinds, strict=True)
+        if k in RETRYABLE and getattr(r, "remote_state", "") != RemoteState.CANNOT_MOVE
+    ]
     return Badge(platform, label, worst, text, reason, title, total, retry_ids)
 
 
@@ -193,7 +303,7 @@ def badges_html(badges_: list[Badge]):
 # a dashboard page reads hundreds of rows.
 LIGHT_FIELDS = (
     "pk", "content_type_id", "object_id", "provider", "state", "attempts", "not_before",
-    "queued_at", "waiting_for_parent", "last_error",
+    "queued_at", "waiting_for_parent", "last_error", "remote_state", "remote_diff", "not_sent",
 )  # fmt: skip
 LightRow = namedtuple("LightRow", LIGHT_FIELDS)
 
@@ -247,13 +357,13 @@ def disconnected_platforms() -> set[str]:
     )
 
 
-def unit_contents(unit_pks: list[int]) -> dict[int, dict]:
-    """{unit pk: {model: [pks]}} for everything living in the units: one query a model."""
+def unit_contents(unit_pks: list[int] = (), *, buildings: list[int] = ()) -> dict[int, dict]:
+    """{unit pk: {model: [pks]}} for everything living in the units, or in every unit of
+    the `buildings`: one query a model."""
     contents: dict[int, dict] = defaultdict(lambda: defaultdict(list))
     for model, path in unit_children():
-        for pk, unit_pk in model.objects.filter(**{f"{path}__in": unit_pks}).values_list(
-            "pk", path
-        ):
+        where = {f"{path}__parent_id__in": buildings} if buildings else {f"{path}__in": unit_pks}
+        for pk, unit_pk in model.objects.filter(**where).values_list("pk", path):
             contents[unit_pk][model].append(pk)
     return contents
 

@@ -25,8 +25,12 @@ def safe_next(request, default: str) -> str:
 @require_POST
 @page
 def retry(request):
-    ids = [int(v) for v in request.POST.getlist("row") if v.isdigit()]
-    count = services.retry(list(SyncRecord.objects.filter(pk__in=ids))) if ids else 0
+    # ASCII digits only, and no longer than a database id: "²".isdigit() is True, and a
+    # 30-digit number overflows the column; either is no row, not a 500.
+    ids = [int(v) for v in request.POST.getlist("row") if v.isascii() and v.isdigit()]
+    ids = [i for i in ids if i < 2**63]
+    rows = list(SyncRecord.objects.filter(pk__in=ids))
+    count = services.retry(rows, who=request.user.get_username()) if ids else 0
     if count:
         messages.success(
             request,

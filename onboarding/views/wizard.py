@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from providers import registry
 
-from .. import services
+from .. import services, sync_words
 from ..models import Device, Invite, Meter, Vehicle, Wizard
 from . import status
 from .access import page
@@ -200,10 +200,14 @@ def step(request, wizard_id, number: int):
 # --- 1 Space ----------------------------------------------------------------------------
 
 
-def space_forms(wizard, data=None):
-    saved = draft(wizard, Step.SPACE)
+def space_forms(wizard, data=None, typed: dict | None = None):
+    """Step 1's three forms. `typed`: what the page holds while staff change the
+    building choice (sent by the select, so the unit's fields survive)."""
+    saved = {**draft(wizard, Step.SPACE), **(typed or {})}
     new_building = wizard.building if wizard.building_is_new else None
-    initial_pick = {"building": wizard.building_id} if wizard.building and not new_building else {}
+    # A saved building is an existing one now, even the one this wizard created: step 1
+    # shows it chosen, not "— a new building —".
+    initial_pick = {"building": wizard.building_id} if wizard.building_id else {}
     pick = BuildingChoiceForm(
         data, prefix="pick", initial={**initial_pick, **_prefixed(saved, "pick")}
     )
@@ -223,12 +227,17 @@ def _prefixed(values: dict, prefix: str) -> dict:
     return {k[len(start) :]: v for k, v in values.items() if k.startswith(start)}
 
 
+def space_context(pick, building, unit) -> dict:
+    # The new building's fields only while no existing building is chosen.
+    picked = bool(pick["building"].value())
+    return {"pick": pick, "bform": building, "uform": unit, "picked": picked}
+
+
 def step_space(request, wizard):
     if request.method != "POST":
-        pick, building, unit = space_forms(wizard)
-        return render_step(
-            request, wizard, Step.SPACE, {"pick": pick, "bform": building, "uform": unit}
-        )
+        typed = dict(request.GET.items()) if "pick-building" in request.GET else None
+        pick, building, unit = space_forms(wizard, typed=typed)
+        return render_step(request, wizard, Step.SPACE, space_context(pick, building, unit))
     token = request.POST.get("token")
     if token in wizard.handled_tokens:
         return go_to(request, step_url(wizard, Step.DEVICES))
@@ -254,12 +263,12 @@ def step_space(request, wizard):
             services.wizard_save_unit(locked, unit_form.save(commit=False))
     except StepInvalid:
         return render_step(
-            request, wizard, Step.SPACE, {"pick": pick, "bform": building_form, "uform": unit_form}
+            request, wizard, Step.SPACE, space_context(pick, building_form, unit_form)
         )
     except ValidationError as exc:
         unit_form.add_error(None, exc)
         return render_step(
-            request, wizard, Step.SPACE, {"pick": pick, "bform": building_form, "uform": unit_form}
+            request, wizard, Step.SPACE, space_context(pick, building_form, unit_form)
         )
     return go_to(request, step_url(wizard, Step.DEVICES))
 
@@ -272,7 +281,7 @@ def catalogue_available() -> bool:
         from ..catalogue import queries  # noqa: F401
     except ImportError:
         return False
-    return any(name in registry.enabled() for name in ("smartme", "climkit"))
+    return bool(registry.catalogue_platforms())
 
 
 def device_context(request, wizard, form=None) -> dict:
@@ -286,20 +295,71 @@ def device_context(request, wizard, form=None) -> dict:
     return context
 
 
-def catalogue_results(text: str, wizard) -> dict:
-    from ..catalogue.queries import linkable_to_device
+PICKER_ROWS_PER_PLATFORM = 15
+# The platforms' words for what a meter measures, as staff read them.
+MEDIUM_WORDS = {
+    "electricity": gettext_lazy("Electricity"),
+    "water": gettext_lazy("Water"),
+    "cold_water": gettext_lazy("Cold water"),
+    "hot_water": gettext_lazy("Hot water"),
+    "gas": gettext_lazy("Gas"),
+    "heat": gettext_lazy("Heat"),
+    "heating": gettext_lazy("Heating"),
+    "cooling": gettext_lazy("Cooling"),
+    "charge_point": gettext_lazy("Charge point"),
+}
 
-    platforms = [p for p in ("smartme", "climkit") if p in registry.enabled()]
-    entries = list(
-        linkable_to_device(text).filter(platform__in=platforms).select_related(None)[:25]
-    )
-    linked = {}
+
+def medium_words(value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return "—"
+    return str(MEDIUM_WORDS.get(value.lower(), value.replace("_", " ").capitalize()))
+
+
+def catalogue_results(text: str, wizard) -> dict:
+    """The picker's rows: each platform's best matches (so one platform's many meters
+    never hide the other's), the building's own Climkit site first, with the site or
+    gateway they belong to and words instead of the platforms' codes; rows of the same
+    name are told apart by what differs (serial, then id)."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from ..catalogue.queries import linkable_to_device
+    from ..catalogue.tasks import queue_if_never_refreshed
+
+    platforms = registry.catalogue_platforms()
+    refreshing = queue_if_never_refreshed(platforms)
+    own_site = getattr(wizard.building, "climkit_site_id", None) if wizard.building_id else None
+    entries = []
+    for platform in platforms:
+        rows = linkable_to_device(text, platform=platform)
+        if own_site:
+            rows = rows.annotate(
+                own=Case(When(parent_id=own_site, then=Value(0)), default=Value(1),
+                         output_field=IntegerField())
+            ).order_by("own", "name")  # fmt: skip
+        entries += list(rows[:PICKER_ROWS_PER_PLATFORM])
+    names = [e.name for e in entries]
+    linked, shown = {}, []
     for entry in entries:
-        for accessor in ("linked_smartme_device", "linked_climkit_device"):
-            device = getattr(entry, accessor, None) if hasattr(entry, accessor) else None
-            if device is not None:
-                linked[entry.pk] = device
-    return {"entries": entries, "linked": linked, "q": text}
+        device = getattr(entry, "linked_smartme_device", None) or getattr(
+            entry, "linked_climkit_device", None
+        )
+        if device is not None:
+            linked[entry.pk] = device
+        twin = names.count(entry.name) > 1
+        shown.append({
+            "entry": entry,
+            "platform": registry.label(entry.platform),
+            "place": entry.parent.name if entry.parent_id and entry.parent else "",
+            "own_site": bool(own_site) and entry.parent_id == own_site,
+            "medium": medium_words(entry.medium),
+            "name": entry.name or entry.remote_id,
+            # Same name twice: the serial (or the platform's id) tells them apart.
+            "tell_apart": (entry.serial and f"#{entry.serial}" or entry.remote_id) if twin else "",
+        })  # fmt: skip
+    refreshing_labels = [registry.label(p) for p in refreshing]
+    return {"entries": shown, "linked": linked, "q": text, "refreshing": refreshing_labels}
 
 
 def step_devices(request, wizard):
@@ -316,8 +376,22 @@ def step_devices(request, wizard):
         return render_step(request, wizard, Step.DEVICES, device_context(request, wizard))
     action = request.POST.get("action")
     token = request.POST.get("token")
-    if action == "next":
+    if action == "next" and not device_typed(request.POST):
         return advance(request, wizard, Step.DEVICES, token)
+    if action == "next":
+        # A device typed and not added is added now, or the step stops and says why;
+        # never dropped while the step reads "saved".
+        form = DeviceForm(request.POST, prefix="d", space=unit, instance=Device(space=unit))
+        if not form.is_valid():
+            messages.error(request, _("The device you typed is not added yet: correct it, or "
+                                      "empty its fields to continue without it."))  # fmt: skip
+            return render_step(request, wizard, Step.DEVICES, device_context(request, wizard, form))
+        with services.wizard_step(wizard.pk, token) as (locked, fresh):
+            if fresh:
+                services.save(form.save(commit=False))
+                locked.drafts.pop(str(Step.DEVICES), None)
+                services.wizard_advance(locked, next_step(Step.DEVICES))
+        return go_to(request, step_url(wizard, next_step(Step.DEVICES)))
     form = None
     try:
         with services.wizard_step(wizard.pk, token) as (locked, fresh):
@@ -337,10 +411,19 @@ def step_devices(request, wizard):
     except StepInvalid:
         return render_step(request, wizard, Step.DEVICES, device_context(request, wizard, form))
     except (ValidationError, services.DeletionRefused) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        said = getattr(exc, "messages", [str(exc)])
+        messages.error(request, " ".join(sync_words.translate(m) for m in said))
     if wants_fragment(request):
         return render_step(request, wizard, Step.DEVICES, device_context(request, wizard))
     return redirect(step_url(wizard, Step.DEVICES))
+
+
+# What staff type into "Add a device by hand" (medium and type have defaults).
+TYPED_DEVICE_FIELDS = ("name", "external_device_id", "metering_location_id", "serial_number")
+
+
+def device_typed(data) -> bool:
+    return any(str(data.get(f"d-{name}", "")).strip() for name in TYPED_DEVICE_FIELDS)
 
 
 def pick_catalogue_entry(request, unit) -> None:
@@ -388,10 +471,7 @@ def step_tenant(request, wizard):
     action = request.POST.get("action", "")
     token = request.POST.get("token")
     if action == "next":
-        if wizard.tenant_id is None:
-            messages.error(request, _("Save the tenant first."))
-            return render_step(request, wizard, Step.TENANT, tenant_context(wizard), 200)
-        return advance(request, wizard, Step.TENANT, token)
+        return tenant_next(request, wizard, token)
     parts = {key: (model, form_class) for key, model, form_class, _t in tenant_parts()}
     tform, bound = None, {}
     try:
@@ -422,10 +502,30 @@ def step_tenant(request, wizard):
     except StepInvalid:
         return render_step(request, wizard, Step.TENANT, tenant_context(wizard, tform, bound))
     except (ValidationError, services.DeletionRefused) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        said = getattr(exc, "messages", [str(exc)])
+        messages.error(request, " ".join(sync_words.translate(m) for m in said))
     if wants_fragment(request):
         return render_step(request, wizard, Step.TENANT, tenant_context(wizard))
     return redirect(step_url(wizard, Step.TENANT))
+
+
+def tenant_next(request, wizard, token):
+    """ "Continue" on step 3 carries the tenant's fields: what was typed is saved (or
+    shown again with its errors), never emptied."""
+    typed = any(k.startswith("t-") for k in request.POST)
+    if not typed and wizard.tenant_id:
+        return advance(request, wizard, Step.TENANT, token)
+    tform = TenantForm(request.POST, prefix="t", instance=wizard.tenant, unit=wizard.unit)
+    if not typed or not tform.is_valid():
+        if not typed:
+            messages.error(request, _("Save the tenant first."))
+        return render_step(request, wizard, Step.TENANT, tenant_context(wizard, tform))
+    with services.wizard_step(wizard.pk, token) as (locked, fresh):
+        if fresh:
+            if tform.has_changed() or locked.tenant_id is None:
+                services.wizard_save_tenant(locked, tform.save(commit=False))
+            services.wizard_advance(locked, next_step(Step.TENANT))
+    return go_to(request, step_url(wizard, next_step(Step.TENANT)))
 
 
 # --- 4 Invite ---------------------------------------------------------------------------
@@ -584,6 +684,77 @@ def step_done(request, wizard):
         wizard,
         Step.DONE,
         {"items": items, "settled": settled, "platforms": registry.enabled()},
+    )
+
+
+# --- Discard an unfinished onboarding ---------------------------------------------------
+
+
+def created_where(wizard) -> list[dict]:
+    """What this onboarding made so far, each with what each platform holds of it."""
+    objects: list = []
+    if wizard.building_id and wizard.building_is_new:
+        objects.append(wizard.building)
+    if wizard.unit_id and wizard.unit_is_new:
+        objects.append(wizard.unit)
+        objects += list(Device.objects.filter(space=wizard.unit))
+    if wizard.tenant_id:
+        objects.append(wizard.tenant)
+        for model in status.tenant_models():
+            objects += list(model.objects.filter(tenant=wizard.tenant))
+    if wizard.invite_id:
+        objects.append(wizard.invite)
+    wanted: dict = {}
+    for obj in objects:
+        wanted.setdefault(type(obj), []).append(obj.pk)
+    rows = status.rows_for(wanted)
+    items = []
+    for obj in objects:
+        held = [
+            {
+                "label": registry.label(r.provider),
+                "remote_id": r.remote_id,
+                "may": r.platform_may_hold,
+            }
+            for r in rows.get((type(obj), obj.pk), [])
+            if r.platform_may_hold
+        ]
+        items.append({"obj": obj, "kind": type(obj)._meta.verbose_name, "held": held})
+    return items
+
+
+@page
+def discard(request, wizard_id):
+    wizard = get_object_or_404(
+        Wizard.objects.select_related("building", "unit__parent", "tenant", "invite"),
+        pk=wizard_id,
+        finished_at__isnull=True,
+    )
+    if request.method == "POST":
+        remove = request.POST.get("action") == "remove"
+        try:
+            doomed = services.discard_wizard(wizard, remove=remove)
+        except services.DeletionRefused as refusal:
+            messages.error(request, sync_words.translate(str(refusal)))
+            return redirect(reverse("pages:wizard_discard", args=[wizard.pk]))
+        if remove:
+            messages.success(
+                request,
+                _("Onboarding discarded; removing %(what)s on the platforms (watch it on the "
+                  "dashboard).") % {"what": ", ".join(str(o) for o in doomed) or "—"},
+            )  # fmt: skip
+        else:
+            messages.success(request, _("Onboarding discarded; what it created stays."))
+        return redirect(reverse("pages:wizards"))
+    items = created_where(wizard)
+    context = {
+        "wizard": wizard,
+        "items": items,
+        "on_platforms": any(i["held"] for i in items),
+        "removes": services.wizard_created(wizard),
+    }
+    return page_or_fragment(
+        request, "onboarding/wizard/discard.html", "onboarding/wizard/discard.html", context
     )
 
 

@@ -42,6 +42,22 @@ DEVICE_TYPE_LABELS = {
 }
 
 
+class OneMessagePerField:
+    """A field already said to be wrong ("This field is required.") is not told again by
+    the model's own rule ("A building needs its address."): one message a field."""
+
+    def add_error(self, field, error):
+        if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+            error = ValidationError(
+                {f: e for f, e in error.error_dict.items() if f not in self._errors}
+            )
+            if not error.error_dict:
+                return
+        elif field is not None and field in self._errors:
+            return
+        super().add_error(field, error)
+
+
 def translated(choices, labels) -> list:
     return [(value, labels.get(value, label)) for value, label in choices]
 
@@ -56,7 +72,7 @@ class BuildingChoiceForm(forms.Form):
     )
 
 
-class BuildingForm(forms.ModelForm):
+class BuildingForm(OneMessagePerField, forms.ModelForm):
     class Meta:
         model = Space
         fields = ["name", "category", "address_line_one", "address_line_two", "postcode", "city"]
@@ -82,7 +98,7 @@ class BuildingForm(forms.ModelForm):
             self.fields[name].required = True
 
 
-class UnitForm(forms.ModelForm):
+class UnitForm(OneMessagePerField, forms.ModelForm):
     class Meta:
         model = Space
         fields = ["name", "category", "address_line_two", "is_participating_in_ltt_project"]
@@ -103,6 +119,36 @@ class UnitForm(forms.ModelForm):
             CATEGORY_LABELS,
         )  # fmt: skip
         self.fields["category"].initial = SpaceCategory.FLAT
+        self._ask_what_is_fixed_at_create()
+
+    LTT = "is_participating_in_ltt_project"
+
+    def _ask_what_is_fixed_at_create(self):
+        """A platform that keeps the Mieterstrom flag from the create must not get our
+        "Unknown" (it would become its "no" for good): the answer is asked for now."""
+        from ..sync.attention import fixed_at_create
+
+        self.asks_for_flag = [] if self.instance.pk else fixed_at_create(Space, self.LTT)
+        if self.asks_for_flag:
+            field = self.fields[self.LTT]
+            field.widget.choices = [
+                ("", _("— please answer —")),
+                ("true", _("Yes")),
+                ("false", _("No")),
+            ]
+            field.help_text = _(
+                "%(platforms)s takes this only when it creates the unit and cannot change it "
+                "later: answer it now."
+            ) % {"platforms": ", ".join(self.asks_for_flag)}
+
+    def clean_is_participating_in_ltt_project(self):
+        value = self.cleaned_data.get(self.LTT)
+        if value is None and self.asks_for_flag:
+            raise ValidationError(
+                _("Answer yes or no: %(platforms)s cannot change it once the unit is made.")
+                % {"platforms": ", ".join(self.asks_for_flag)}
+            )
+        return value
 
     def _post_clean(self):
         if self.building is not None and self.building.pk:
@@ -128,7 +174,7 @@ class UnitForm(forms.ModelForm):
         return data
 
 
-class DeviceForm(forms.ModelForm):
+class DeviceForm(OneMessagePerField, forms.ModelForm):
     class Meta:
         model = Device
         fields = [
@@ -173,7 +219,7 @@ class DeviceForm(forms.ModelForm):
         return data
 
 
-class TenantForm(forms.ModelForm):
+class TenantForm(OneMessagePerField, forms.ModelForm):
     class Meta:
         model = TenantUser
         fields = ["name", "email", "phone"]
@@ -195,7 +241,7 @@ class TenantForm(forms.ModelForm):
         return data
 
 
-class MeterForm(forms.ModelForm):
+class MeterForm(OneMessagePerField, forms.ModelForm):
     class Meta:
         model = Meter
         fields = ["meter_point_id", "meter_number", "location_type"]
@@ -213,7 +259,7 @@ class MeterForm(forms.ModelForm):
         ]
 
 
-class VehicleForm(forms.ModelForm):
+class VehicleForm(OneMessagePerField, forms.ModelForm):
     class Meta:
         model = Vehicle
         fields = ["brand", "model", "year", "vin"]
@@ -228,7 +274,7 @@ def resource_form_class():
     if resource is None:
         return None
 
-    class ResourceForm(forms.ModelForm):
+    class ResourceForm(OneMessagePerField, forms.ModelForm):
         class Meta:
             model = resource
             fields = ["kind", "brand", "model", "capacity", "heating_elements"]

@@ -20,7 +20,14 @@ from urllib.parse import quote
 import requests
 
 from ..errors import AuthError, PermanentError, TransientError
-from ..http import CallRecord, HttpTransport, make_session, raise_for_status
+from ..http import (
+    CallRecord,
+    HttpTransport,
+    auth_answer,
+    make_session,
+    raise_for_status,
+    redacted_text,
+)
 from ..ratelimit import BudgetSpec, shared_budget
 from ..tokens import MemoryTokenStore, Token, TokenStore
 
@@ -63,8 +70,9 @@ def _is_json(response: requests.Response) -> bool:
 
 
 def first_words(text: str, limit: int = 120) -> str:
-    """A body's first words, tags stripped: enough to recognise a maintenance page."""
-    words = " ".join(_TAG.sub(" ", text or "").split())
+    """A body's first words, tags stripped, secrets redacted: enough to recognise a
+    maintenance page."""
+    words = " ".join(_TAG.sub(" ", redacted_text(text or "")).split())
     return words if len(words) <= limit else words[:limit] + "…"
 
 
@@ -141,15 +149,21 @@ class ClimkitClient:
         if response.status_code in (400, 403):
             # A web page, not the API's answer: a proxy or a wrong base URL, not a password.
             raise PermanentError(
-                f"POST /auth answered {response.status_code} with something that is not the "
-                f"API: {first_words(response.text)}",
+                f"POST /auth answered something that is not the API: {auth_answer(response)}",
                 status=response.status_code,
             )
         raise_for_status(response, describe_error)
-        body = self._json(response, "POST /auth", dict)
-        token = body.get("access_token")
+        # An odd answer of the login is never quoted: a token may hide in it.
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise self._garbage(response, "POST /auth", "no access_token")
+            raise TransientError(
+                f"POST /auth: Climkit answered no access_token: {auth_answer(response)}",
+                status=response.status_code,
+            )
         return Token(token, self._valid_until(body.get("valid_until"), response))
 
     def _valid_until(self, value, response) -> float:
@@ -230,11 +244,19 @@ class ClimkitClient:
 
     # --- sites --------------------------------------------------------------------------
     def all_installations(self) -> list[str]:
-        """The ids of every site this API user may read (NOTES.md: a list of strings)."""
-        ids = self._call("GET", "/all_installations", list)
-        if not all(isinstance(i, str) for i in ids):
+        """The ids of every site this API user may read.
+
+        The guide: "die Liste aller Standorte, dargestellt als Liste von Objekten", with
+        no field named. NOTES.md: one public client reads a list of id strings, another
+        `site_id` from objects. Accepted: id strings, and objects with `site_id`, `id`
+        (as the guide's meters name theirs) or MongoDB's `_id` (a string or extended
+        JSON `{"$oid": …}`, the API answering extended JSON elsewhere)."""
+        items = self._call("GET", "/all_installations", list)
+        ids = [site_id_of(item) for item in items]
+        if not all(ids):
             raise TransientError(
-                f"GET /all_installations: expected site ids, got {first_words(str(ids))}"
+                f"GET /all_installations: expected sites (id strings or objects with "
+                f"site_id, id or _id), got {first_words(str(items))}"
             )
         return ids
 
@@ -244,8 +266,14 @@ class ClimkitClient:
 
     # --- meters -------------------------------------------------------------------------
     def meter_info(self, site_id: str) -> list[dict]:
+        """The site's meters as the guide lists them, `prim_ad` an int where it reads as
+        one (the guide says int; a string of digits is taken too, anything else kept as
+        given) and `physical` added: False for a rule meter (`is_rule_meter`, the guide)
+        or a virtual one (`is_virtual`, which the guide does not show; read where it
+        appears), which have no raw data ("nur für physische Zähler")."""
         path = f"/meter_info/{_segment(site_id)}"
-        return self._items(self._call("GET", path, list), f"GET {path}", ("id",))
+        meters = self._items(self._call("GET", path, list), f"GET {path}", ("id",))
+        return [_meter(m) for m in meters]
 
     def site_data(
         self,
@@ -315,6 +343,36 @@ class ClimkitClient:
         one harmless read."""
         self.tokens.refresh(self.fetch_token, stale=self.tokens.load())
         self.all_installations()
+
+
+def site_id_of(item) -> str:
+    """A site's id from one `/all_installations` item, or "" if it has none."""
+    if isinstance(item, dict):
+        item = next((item[k] for k in ("site_id", "id", "_id") if item.get(k)), "")
+        if isinstance(item, dict):  # {"$oid": "…"}
+            item = item.get("$oid", "")
+    return item if isinstance(item, str) else ""
+
+
+def _flag(value) -> bool:
+    """A boolean as JSON or as text ("true", "1"): the guide says boolean."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def is_physical(meter: dict) -> bool:
+    """Neither a rule meter (the guide's `is_rule_meter`) nor a virtual one
+    (`is_virtual`, not in the guide): only a physical meter has raw data."""
+    return not (_flag(meter.get("is_rule_meter")) or _flag(meter.get("is_virtual")))
+
+
+def _meter(meter: dict) -> dict:
+    shown = {**meter, "id": str(meter["id"]), "physical": is_physical(meter)}
+    prim_ad = meter.get("prim_ad")
+    if isinstance(prim_ad, str) and prim_ad.strip().isdigit():
+        shown["prim_ad"] = int(prim_ad.strip())
+    return shown
 
 
 def _segment(value: str) -> str:

@@ -32,6 +32,9 @@ class Fault(models.Model):
     class Meta:
         ordering = ["pk"]
         indexes = [models.Index(fields=["platform", "remaining"], name="fault_pending")]
+        # The trainer permission (group "Trainers", onboarding/roles.py): every sandbox's
+        # control side, its switches, resets, e-mails, invites and approvals.
+        permissions = [("control_sandbox", "Can control the sandboxes (trainer)")]
 
     def __str__(self):
         return f"{self.platform}: {self.mode} ×{self.remaining} {self.path or '*'}"

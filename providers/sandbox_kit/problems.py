@@ -80,7 +80,7 @@ def parse_json(
         raise refusal(_validation(problem, {"": ["A non-empty request body is required."]}))
     try:
         return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise refusal(
             _validation(problem, {"$": [f"The JSON value could not be parsed: {exc}"]})
         ) from exc

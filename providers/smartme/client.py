@@ -11,6 +11,7 @@ client-credentials token (authlib, providers/smartme/oauth.py) cached in the Tok
 and refreshed before it expires.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from urllib.parse import quote
 import requests
 
 from ..errors import AuthError, TransientError
-from ..http import CallRecord, HttpTransport, raise_for_status
+from ..http import CallRecord, HttpTransport, raise_for_status, retry_after_seconds
 from ..tokens import MemoryTokenStore, Token, TokenStore
 from .errors import describe_error, first_words
 from .oauth import ClientCredentials
@@ -26,9 +27,17 @@ from .values import MBUS_GATEWAY
 
 BASIC, API_KEY, OAUTH = "basic", "apikey", "oauth"
 AUTH_MODES = (BASIC, API_KEY, OAUTH)
-# The guide's token endpoint. NOTES.md: the platform's own sample and its discovery
-# document use `/oauth/token`; SMARTME_TOKEN_PATH picks (a full URL works too).
-DEFAULT_TOKEN_PATH = "/api/oauth/token/"  # noqa: S105 - a path, not a secret
+# NOTES.md: smart-me's own Python sample and its discovery document use
+# `https://api.smart-me.com/oauth/token` (`/oauth/token` on the API's base URL), with
+# `scope=device.read`; the guide says `/api/oauth/token/` and names no scope. The
+# defaults are the platform's own sample; SMARTME_TOKEN_PATH (a full URL works too, e.g.
+# the .NET sample's https://www.smart-me.com/api/oauth/token) and SMARTME_SCOPE change them.
+DEFAULT_TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
+DEFAULT_SCOPE = "device.read"
+# A 429 names its wait (NOTES.md: `Retry-After` in seconds): a read waits that long and
+# is sent again, up to RATE_LIMIT_RETRIES times, unless the wait is longer than
+# max_wait (then it is the caller's TransientError, with retry_after, for later).
+RATE_LIMIT_RETRIES = 3
 
 
 class ConfigurationError(AuthError):
@@ -81,6 +90,9 @@ class SmartMeClient:
         auth_mode: str = "",
         token_path: str = DEFAULT_TOKEN_PATH,
         token_auth_method: str = "client_secret_basic",  # noqa: S107 - a method name
+        scope: str = DEFAULT_SCOPE,
+        max_wait: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
         token_store: TokenStore | None = None,
         timeout: tuple[float, float] = (5.0, 30.0),
         on_call: Callable[[CallRecord], None] | None = None,
@@ -90,6 +102,8 @@ class SmartMeClient:
         self.credentials = credentials
         self.mode = credentials.mode(auth_mode)
         self.tokens = token_store or MemoryTokenStore()
+        self.max_wait = max_wait
+        self.sleep = sleep
         self.fetch_token: Callable[[], Token] | None = None
         if self.mode == OAUTH:
             token_path = token_path or DEFAULT_TOKEN_PATH
@@ -99,6 +113,7 @@ class SmartMeClient:
                 credentials.client_id,
                 credentials.client_secret,
                 auth_method=token_auth_method,
+                scope=scope,
                 timeout=timeout,
                 on_call=on_call,
                 path_for_log=token_path,
@@ -119,13 +134,35 @@ class SmartMeClient:
         return requests.auth._basic_auth_str(self.credentials.username, self.credentials.password)
 
     def _get(self, path: str, **params) -> requests.Response:
+        """A read, honouring a 429's Retry-After (RATE_LIMIT_RETRIES), whether the API
+        or the token endpoint answered it."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                response = self._get_once(path, params)
+            except TransientError as exc:  # the token request was rate limited
+                if exc.status == 429 and self._waited(exc.retry_after, attempt):
+                    continue
+                raise
+            if response.status_code == 429 and self._waited(retry_after_seconds(response), attempt):
+                continue
+            raise_for_status(response, describe_error)
+            return response
+        raise AssertionError("unreachable")
+
+    def _waited(self, seconds: float | None, attempt: int) -> bool:
+        """Wait out a 429 if it said how long and that is short enough; else False."""
+        if attempt >= RATE_LIMIT_RETRIES or seconds is None or seconds > self.max_wait:
+            return False
+        self.sleep(seconds)
+        return True
+
+    def _get_once(self, path: str, params: dict) -> requests.Response:
         token = self._token() if self.mode == OAUTH else None
         response = self._send(token, path, params)
         if response.status_code == 401 and self.mode == OAUTH:
             # Expired or revoked early: one fresh token, one more try, then give up.
             token = self.tokens.refresh(self.fetch_token, stale=token)
             response = self._send(token, path, params)
-        raise_for_status(response, describe_error)
         return response
 
     def _send(self, token: Token | None, path: str, params: dict) -> requests.Response:

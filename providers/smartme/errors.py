@@ -4,14 +4,16 @@ import re
 
 import requests
 
+from ..http import redacted_text
+
 _TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 
 def first_words(text: str, limit: int = 80) -> str:
     """The first words of a body, markup stripped: enough to recognise a maintenance
-    page or a login form in a message, short enough for one line."""
-    words = _SPACE.sub(" ", _TAGS.sub(" ", text or "")).strip()
+    page or a login form in a message, short enough for one line; secrets redacted."""
+    words = _SPACE.sub(" ", _TAGS.sub(" ", redacted_text(text or ""))).strip()
     if not words:
         return "(empty body)"
     return words if len(words) <= limit else words[:limit].rstrip() + "…"

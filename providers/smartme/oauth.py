@@ -13,9 +13,9 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 
 from ..errors import AuthError, PermanentError, TransientError
-from ..http import CallRecord, _body_for_log, raise_for_status
+from ..http import CallRecord, _body_for_log, auth_answer, raise_for_status
 from ..tokens import Token
-from .errors import describe_error, first_words
+from .errors import describe_error
 
 # NOTES.md: the discovery document says `expires_in` 3600; assume it when it is missing.
 DEFAULT_LIFETIME_SECONDS = 3600
@@ -32,6 +32,7 @@ class ClientCredentials:
         client_secret: str,
         *,
         auth_method: str = "client_secret_basic",
+        scope: str = "",
         timeout: tuple[float, float] = (5.0, 30.0),
         on_call: Callable[[CallRecord], None] | None = None,
         path_for_log: str = "",
@@ -39,6 +40,7 @@ class ClientCredentials:
         if auth_method not in AUTH_METHODS:
             raise ValueError(f"token auth method must be one of {', '.join(AUTH_METHODS)}")
         self.token_url = token_url
+        self.scope = scope
         self.timeout = timeout
         self.on_call = on_call
         self.path_for_log = path_for_log or token_url
@@ -52,10 +54,12 @@ class ClientCredentials:
     def __call__(self) -> Token:
         started = time.monotonic()
         try:
+            extra = {"scope": self.scope} if self.scope else {}
             body = self.session.fetch_token(
                 self.token_url,
                 grant_type="client_credentials",
                 timeout=self.timeout,
+                **extra,
                 hooks={"response": [self._check]},
             )
         except (AuthError, PermanentError, TransientError):
@@ -70,7 +74,8 @@ class ClientCredentials:
         value = body.get("access_token")
         if not isinstance(value, str) or not value:
             raise TransientError(
-                f"token endpoint answered without access_token: {first_words(str(body))}"
+                "token endpoint answered without access_token (its answer is not shown: "
+                "a token may hide in it)"
             )
         try:
             lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME_SECONDS)
@@ -98,15 +103,14 @@ class ClientCredentials:
             # No OAuth answer at all (a web server's error page): the token path is wrong,
             # not the credentials.
             raise PermanentError(
-                f"no OAuth token endpoint at {self.path_for_log}: HTTP {status} "
-                f"{first_words(response.text)}",
+                f"no OAuth token endpoint at {self.path_for_log}: {auth_answer(response)}",
                 status=status,
             )
         raise_for_status(response, describe_error)
         if not is_json:
             raise TransientError(
                 f"token endpoint answered {content_type or 'no content type'}, not JSON: "
-                f"{first_words(response.text)}",
+                f"{auth_answer(response)}",
                 status=status,
             )
         return response

@@ -6,6 +6,7 @@ from django.conf import settings
 from .client import (
     API_KEY,
     BASIC,
+    DEFAULT_SCOPE,
     DEFAULT_TOKEN_PATH,
     OAUTH,
     ConfigurationError,
@@ -39,6 +40,7 @@ def make_client(connection, *, token_store, on_call) -> SmartMeClient:
         auth_mode=options.get("auth", ""),
         token_path=options.get("token_path") or DEFAULT_TOKEN_PATH,
         token_auth_method=options.get("token_auth_method") or "client_secret_basic",
+        scope=options.get("scope", DEFAULT_SCOPE),
         token_store=token_store,
         timeout=(settings.PROVIDER_CONNECT_TIMEOUT_SECONDS, settings.PROVIDER_TIMEOUT_SECONDS),
         on_call=on_call,
@@ -57,5 +59,7 @@ def credential_settings(connection) -> str:
     return {
         BASIC: "SMARTME_USERNAME and SMARTME_PASSWORD",
         API_KEY: "SMARTME_API_KEY",
-        OAUTH: "SMARTME_CLIENT_ID and SMARTME_CLIENT_SECRET (and SMARTME_TOKEN_PATH)",
+        OAUTH: (
+            "SMARTME_CLIENT_ID and SMARTME_CLIENT_SECRET (and SMARTME_TOKEN_PATH, SMARTME_SCOPE)"
+        ),
     }[mode]

@@ -15,7 +15,8 @@ What a compliant server may answer, and what we make of it:
   server's `error_description`: staff must fix the credentials or settings;
 - 429, 5xx, `temporarily_unavailable`, no answer at all → TransientError;
 - any other answer (an HTML page, a JSON without a token) → TransientError when 2xx,
-  AuthError when 4xx, each with the body's first words.
+  AuthError when 4xx, each with its status and type but no word of its body (a token
+  may hide in an odd answer).
 """
 
 import time
@@ -27,7 +28,7 @@ from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
 from authlib.oauth2.client import OAuth2Client
 
 from ..errors import AuthError, TransientError
-from ..http import CallRecord, HttpTransport, first_words, retry_after_seconds
+from ..http import CallRecord, HttpTransport, auth_answer, retry_after_seconds
 from ..tokens import Token
 
 TRANSIENT_OAUTH_ERRORS = {"temporarily_unavailable", "server_error"}
@@ -120,7 +121,7 @@ class ClientCredentials:
         status = response.status_code
         if status == 429 or status >= 500 or status == 408:
             raise TransientError(
-                f"{self.label} answered HTTP {status}: {first_words(response)}",
+                f"{self.label} answered {auth_answer(response)}",
                 status=status,
                 retry_after=retry_after_seconds(response),
                 request_may_have_arrived=status != 429,
@@ -138,12 +139,10 @@ class ClientCredentials:
                 raise TransientError(message, status=status)
             raise AuthError(message, status=status)
         if status >= 400:
-            raise AuthError(
-                f"{self.label} answered HTTP {status}: {first_words(response)}", status=status
-            )
+            raise AuthError(f"{self.label} answered {auth_answer(response)}", status=status)
         if not isinstance(body, dict) or not body.get("access_token"):
             raise TransientError(
-                f"{self.label} answered {status} without an access token: {first_words(response)}",
+                f"{self.label} answered without an access token: {auth_answer(response)}",
                 status=status,
             )
         token_type = str(body.get("token_type") or "Bearer")

@@ -1,32 +1,35 @@
-"""Our models as Volue Spark sees them: TenantUser → user; Meter, Vehicle and Resource →
-a user's meter, vehicle and resource, each waiting for its tenant's remote id as a unit
-waits for its building.
+"""Volue Spark for the outbox: the client factory and a handler per model.
 
-Remote ids of a user's objects are "<userId>/<id>": Spark addresses them under their
-user, and the user they were registered to is what a delete must name, even if the
-object was since given another tenant here (Spark cannot move it; the form refuses).
-
-Repeats. Spark's guide says nothing of a repeated key; its reference spec answers 409
-Conflict for a location registered twice, and a key that identifies one meter (its
-meterPointId) or one vehicle or resource (the vehicleId/resourceId we choose) cannot
-stand for two, so the platform refuses the second create and keeps the first (the
-sandbox does the same). A create we repeat after losing its answer therefore cannot make
-a second object: before repeating, the engine lists the user's objects and adopts ours by
-its key, and a 409 that still comes is answered the same way.
+`SPARK_API` picks the form: `current` (sync_current.py, the API Spark serves today, ids
+ours) or `guide` (sync_guide.py, the quickstart guide's). Each model's handler is the
+form's, chosen at each use, so the engine, the pages and the admin see one handler.
+Charge reports are the same in both forms but for a field or two (ChargeReportHandler).
 """
 
 import json
+from datetime import UTC
+from decimal import Decimal
 
 from django.conf import settings
 
 from onboarding.models import Meter, Resource, TenantUser, Vehicle
-from spark_events.models import ChargeReport
+from providers.spark.events.models import ChargeReport
 
-from ..errors import NotSupported, PermanentError
+from ..errors import NotSupported
 from ..handlers import Handler
-from .client import ConflictError, SparkClient
+from . import sync_current, sync_guide
+from .client import SparkClient
+from .client_current import CurrentClient
+from .client_guide import GuideClient
 
 NAME = "spark"
+CLIENTS = {"current": CurrentClient, "guide": GuideClient}
+REPORT_UNITS = ("reports", "guide")
+
+
+def active_api() -> str:
+    """The form SPARK_API names (an unknown one stops Spark in make_client, with why)."""
+    return settings.SPARK_API if settings.SPARK_API in CLIENTS else "current"
 
 
 def make_client(connection, *, token_store, on_call) -> SparkClient:
@@ -43,8 +46,13 @@ def make_client(connection, *, token_store, on_call) -> SparkClient:
         connection.client_id,
         connection.client_secret,
     )
+    client_class = CLIENTS[active_api()]
     try:
-        return SparkClient(
+        if settings.SPARK_API not in CLIENTS:
+            raise ValueError(f"SPARK_API must be one of {', '.join(CLIENTS)}")
+        if settings.SPARK_REPORT_UNITS not in REPORT_UNITS:
+            raise ValueError(f"SPARK_REPORT_UNITS must be one of {', '.join(REPORT_UNITS)}")
+        return client_class(
             *args,
             paths=_paths(options.get("paths", "")),
             webhook_fields=options.get("webhook_fields") or "current",
@@ -53,7 +61,7 @@ def make_client(connection, *, token_store, on_call) -> SparkClient:
     except ValueError as exc:
         # Bad settings stop Spark with one sentence (sync rows, check_providers), not a
         # stack trace in every worker.
-        client = SparkClient(*args, **common)
+        client = client_class(*args, **common)
         client.settings_error = f"the Spark settings are invalid: {exc}"
         return client
 
@@ -70,231 +78,53 @@ def _paths(text: str) -> dict[str, str]:
     return paths
 
 
-def _split(remote_id: str) -> tuple[str, str]:
-    user_id, _, own_id = remote_id.partition("/")
-    return user_id, own_id
+class ByForm:
+    """The handler of the form SPARK_API names, looked up at each use: every attribute
+    (payload, fixed_fields, supports_lookup, …) is that form's handler's."""
 
-
-class TenantUserHandler(Handler):
-    # Nothing of ours is on a Spark user (the guide gives no user fields), so a user
-    # whose create got no answer cannot be told apart from anyone else's.
-    supports_lookup = False
-
-    def dependants(self, tenant: TenantUser):
-        return [
-            (Meter, tenant.meters.values("pk")),
-            (Vehicle, tenant.vehicles.values("pk")),
-            (Resource, tenant.resources.values("pk")),
-        ]
-
-    def payload(self, tenant: TenantUser, parent_id: str | None) -> dict:
-        # The guide registers a user with no personal data at all: nothing of the
-        # tenant's name, e-mail or phone goes to Spark.
-        return {}
-
-    def create(self, client, tenant, payload, parent_id) -> str:
-        return client.create_user(payload)
-
-    def update(self, client, remote_id, payload, parent_id) -> None:
-        client.update_user(remote_id, payload)
-
-    def find_existing(self, client, tenant, payload, parent_id) -> str | None:
-        raise NotSupported(
-            "The Spark user may or may not have been created (no answer came back), and "
-            "Spark users carry nothing of ours to find them by. Use 'Retry' to create it: "
-            "if the first one did arrive, an empty user without meters or vehicles stays "
-            "behind on Spark, which their support can remove."
-        )
-
-    def delete(self, client, remote_id) -> None:
-        # Spark drops the user's meters, vehicles and resources with it.
-        client.delete_user(remote_id)
-
-
-def cannot_change(what: str, fields: tuple[str, ...]) -> dict[str, str]:
-    """Spark has no API to change or move a meter, vehicle or resource: staff are told
-    before saving (services.refuse_changes_platforms_cannot_take), not after."""
-    why = (
-        f"Spark cannot change a {what} once registered: delete the {what} and add it again "
-        "with the new details."
-    )
-    moved = (
-        f"Spark cannot move a {what} to another user: delete it and add it again under the "
-        "other tenant."
-    )
-    return {field: moved if field == "tenant" else why for field in fields}
-
-
-class _OwnedHandler(Handler):
-    """A meter, vehicle or resource: registered under its tenant's Spark user."""
-
-    parent_field = "tenant"
-    what = ""
-    key = ""  # the payload field that identifies it on Spark
-
-    def rank(self, obj) -> int:
-        return 1
-
-    def listed(self, client, user_id: str) -> list[dict]:
-        raise NotImplementedError
-
-    def remote_own_id(self, item: dict) -> str:
-        return str(item.get(self.key) or item.get("resourceId") or "")
-
-    def find_existing(self, client, obj, payload, parent_id) -> str | None:
-        for item in self.listed(client, parent_id):
-            if (
-                item.get(self.key) == payload[self.key]
-                or item.get("resourceId") == payload[self.key]
-            ):
-                return f"{parent_id}/{self.remote_own_id(item)}"
-        return None
-
-    def create(self, client, obj, payload, parent_id) -> str:
-        try:
-            return f"{parent_id}/{self.send_create(client, parent_id, payload)}"
-        except ConflictError as conflict:
-            # Ours from an earlier attempt whose answer we lost: adopt it. Otherwise the
-            # key belongs to another Spark user, which staff must sort out.
-            found = self.find_existing(client, obj, payload, parent_id)
-            if found:
-                return found
-            raise PermanentError(
-                f"Spark already has a {self.what} with {self.key} {payload[self.key]} under "
-                f"another user ({conflict.message}). Delete it there, or from the tenant "
-                "it belongs to, then retry.",
-                status=409,
-            ) from conflict
-
-    def send_create(self, client, user_id: str, body: dict) -> str:
-        raise NotImplementedError
-
-    def move(self, client, remote_id, old_parent_id, new_parent_id, obj=None) -> None:
-        raise NotSupported(self.fixed_fields["tenant"])
-
-    def update(self, client, remote_id, payload, parent_id) -> None:
-        raise NotSupported(
-            f"Spark has no API to change a {self.what}: this change stays in the portal. "
-            f"To apply it there, delete the {self.what} and add it again."
-        )
-
-
-class MeterHandler(_OwnedHandler):
-    what = "meter"
-    key = "meterPointId"
-    fixed_fields = cannot_change(
-        "meter",
-        ("tenant", "meter_point_id", "meter_number", "latitude", "longitude", "location_type"),
-    )
-
-    def payload(self, meter: Meter, parent_id: str | None) -> dict:
-        address = meter.tenant.unit.address()
-        street = ", ".join(filter(None, [address["address_line_one"], address["address_line_two"]]))
-        payload = {
-            "address": {"street": street, "city": address["city"], "zipCode": address["postcode"]},
-            "meterPointId": meter.meter_point_id,
-            "locationType": meter.location_type,
+    def __init__(self, model):
+        self.handlers = {
+            "current": sync_current.HANDLERS[model],
+            "guide": sync_guide.HANDLERS[model],
         }
-        if meter.meter_number:
-            payload["meterNumber"] = meter.meter_number
-        if meter.latitude is not None and meter.longitude is not None:
-            payload["location"] = {
-                "latitude": float(meter.latitude),
-                "longitude": float(meter.longitude),
-            }
-        return payload
 
-    def listed(self, client, user_id):
-        return client.list_meters(user_id)
+    @property
+    def active(self) -> Handler:
+        return self.handlers[active_api()]
 
-    def remote_own_id(self, item: dict) -> str:
-        return str(item.get("meterId") or "")
-
-    def send_create(self, client, user_id, body) -> str:
-        return client.create_meter(user_id, body)
-
-    def delete(self, client, remote_id) -> None:
-        client.delete_meter(*_split(remote_id))
-
-
-class VehicleHandler(_OwnedHandler):
-    what = "vehicle"
-    key = "vehicleId"
-    fixed_fields = cannot_change("vehicle", ("tenant", "brand", "model", "year", "vin"))
-
-    def dependants(self, vehicle: Vehicle):
-        return [(ChargeReport, vehicle.charge_reports.values("pk"))]
-
-    def payload(self, vehicle: Vehicle, parent_id: str | None) -> dict:
-        metadata = {"resourceType": "Vehicle", "brand": vehicle.brand, "model": vehicle.model}
-        if vehicle.year:
-            metadata["year"] = vehicle.year
-        if vehicle.vin:
-            metadata["vin"] = vehicle.vin
-        return {"vehicleId": str(vehicle.vehicle_id), "metadata": metadata}
-
-    def listed(self, client, user_id):
-        return client.list_vehicles(user_id)
-
-    def send_create(self, client, user_id, body) -> str:
-        client.create_vehicle(user_id, body)
-        return body["vehicleId"]  # Spark addresses it by the key we chose
-
-    def delete(self, client, remote_id) -> None:
-        client.delete_vehicle(*_split(remote_id))
-
-
-class ResourceHandler(_OwnedHandler):
-    what = "resource"
-    key = "resourceId"
-    fixed_fields = cannot_change(
-        "resource", ("tenant", "kind", "brand", "model", "capacity", "heating_elements")
-    )
-
-    def payload(self, resource: Resource, parent_id: str | None) -> dict:
-        metadata = {"resourceType": resource.kind}
-        for field, value in (("brand", resource.brand), ("model", resource.model)):
-            if value:
-                metadata[field] = value
-        if resource.capacity:
-            metadata["capacity"] = resource.capacity
-        if resource.heating_element_watts:
-            metadata["heatingElements"] = resource.heating_element_watts
-        return {"resourceId": str(resource.resource_id), "metadata": metadata}
-
-    def listed(self, client, user_id):
-        return client.list_resources(user_id)
-
-    def send_create(self, client, user_id, body) -> str:
-        client.create_resource(user_id, body)
-        return body["resourceId"]
-
-    def delete(self, client, remote_id) -> None:
-        client.delete_resource(*_split(remote_id))
+    def __getattr__(self, name):
+        return getattr(self.active, name)
 
 
 class ChargeReportHandler(Handler):
-    """A VehicleChargeAction report (guide §7: POST /reports), sent once its vehicle is
-    on Spark.
+    """A VehicleChargeAction report (Spark's Reports page; guide §7: POST /reports), sent
+    once its vehicle is on Spark.
 
-    Repeats. The guide lets the sender choose the report's `eventId` and says nothing of
-    a repeated one; Spark's reference answers every POST /reports with a new report `id`,
-    and offers no way to list or fetch reports. So a repeated POST would be a second
+    What is sent: the eventId of the event it answers (none when it answers none), and one
+    VehicleChargeAction payload: the vehicle's resourceId, the place (`location`, which the
+    Reports page requires), Start/Stop, power in W, and the state of charge and battery
+    capacity in the units SPARK_REPORT_UNITS names (the Reports page's percent and kWh by
+    default, or the guide's fraction and Wh). The guide's form adds the report's `name`;
+    the current API's report schema has no such field.
+
+    Repeats. Spark answers every POST /reports with a new report `id` and offers no way to
+    list or fetch reports (neither form has a GET), so a repeated POST would be a second
     report (the sandbox does the same): a create whose answer was lost is never repeated
     by the engine. It looks first (find_existing), cannot, and the row waits for a
-    person (NotSupported → needs attention) who can ask Spark, by our eventId (the
-    report's UUID, sent with it), whether it arrived, then Retry or accept it as is.
-    Reports are facts about the past: there is no update, and Spark has no delete (a
-    report stays there when its vehicle, tenant or building goes here, which is right:
-    the charging happened; refusing the deletion of a whole building for it would not be).
+    person (NotSupported → needs attention) who can ask Spark whether it arrived, then
+    Retry or accept it as is. An answer that proves nothing arrived (a 502, a maintenance
+    page, a 429) is simply retried. Reports are facts about the past: there is no update,
+    and Spark has no delete (a report stays there when its vehicle, tenant or building goes
+    here, which is right: the charging happened).
     """
 
     parent_field = "vehicle"
     supports_lookup = False
+    goes_with_parent = False  # a report stays on Spark whatever happens to the vehicle
     fixed_fields = {
         field: "A report Spark has received cannot be changed; send a new one."
         for field in (
-            "vehicle", "action", "power", "state_of_charge", "battery_capacity",
+            "vehicle", "event", "action", "power", "state_of_charge", "battery_capacity",
             "latitude", "longitude",
         )
     }  # fmt: skip
@@ -303,20 +133,32 @@ class ChargeReportHandler(Handler):
         return 2  # after its vehicle (1), which waits for its tenant (0)
 
     def payload(self, report: ChargeReport, parent_id: str | None) -> dict:
+        if report.latitude is None or report.longitude is None:
+            raise NotSupported(
+                "Spark needs the place of charging (the report's location): give the "
+                "report a latitude and longitude, then Retry."
+            )
+        soc, capacity = Decimal(report.state_of_charge), Decimal(report.battery_capacity)
+        if settings.SPARK_REPORT_UNITS == "guide":
+            soc, capacity = soc / 100, capacity * 1000  # a fraction and Wh
         item = {
             "payloadType": "VehicleChargeAction",
             "resourceId": str(report.vehicle.vehicle_id),
-            "actionType": report.action,
-            "power": report.power,
-            "stateOfCharge": float(report.state_of_charge),
-            "batteryCapacity": report.battery_capacity,
-        }
-        if report.latitude is not None and report.longitude is not None:
-            item["location"] = {
+            "location": {
                 "latitude": float(report.latitude),
                 "longitude": float(report.longitude),
-            }
-        return {"eventId": str(report.event_id), "name": report.name, "payloads": [item]}
+            },
+            "actionType": report.action,
+            "power": report.power,
+            "stateOfCharge": float(soc),
+            "batteryCapacity": float(capacity),
+        }
+        body = {"payloads": [item]}
+        if report.event_id is not None:
+            body["eventId"] = report.event.event_id or report.event.key
+        if active_api() == "guide":
+            body["name"] = report.name
+        return body
 
     def create(self, client, report, payload, parent_id) -> str:
         return str(client.create_report(payload)["id"])
@@ -325,10 +167,13 @@ class ChargeReportHandler(Handler):
         type(report).objects.filter(pk=report.pk).update(spark_report_id=remote_id)
 
     def find_existing(self, client, report, payload, parent_id) -> str | None:
+        answering = f" answering event {payload['eventId']}" if "eventId" in payload else ""
+        made = report.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         raise NotSupported(
             "The report may or may not have reached Spark (no answer came back), and Spark "
-            f"offers no way to look reports up. Ask Spark about eventId {payload['eventId']}: "
-            "if it arrived, accept this row as is; if not, Retry sends it."
+            f"offers no way to look reports up. Ask Spark about the report{answering} for "
+            f"resourceId {report.vehicle.vehicle_id} made at {made}: if it arrived, accept "
+            "this row as is; if not, Retry sends it."
         )
 
     def update(self, client, remote_id, payload, parent_id) -> None:
@@ -339,9 +184,9 @@ class ChargeReportHandler(Handler):
 
 
 HANDLERS = {
-    TenantUser: TenantUserHandler(),
-    Meter: MeterHandler(),
-    Vehicle: VehicleHandler(),
-    Resource: ResourceHandler(),
+    TenantUser: ByForm(TenantUser),
+    Meter: ByForm(Meter),
+    Vehicle: ByForm(Vehicle),
+    Resource: ByForm(Resource),
     ChargeReport: ChargeReportHandler(),
 }

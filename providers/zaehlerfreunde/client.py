@@ -19,7 +19,14 @@ from urllib.parse import quote
 import requests
 
 from ..errors import AuthError, TransientError
-from ..http import CallRecord, HttpTransport, raise_for_status
+from ..http import (
+    CallRecord,
+    HttpTransport,
+    auth_answer,
+    expect_no_content_or_json,
+    raise_for_status,
+    redacted_text,
+)
 from ..tokens import MemoryTokenStore, Token, TokenStore
 
 # The guide: "the token is valid for one day; when it has expired, simply request a
@@ -39,13 +46,18 @@ DEVICE_TYPES = (
     "HEATING_METER RLM_METER SMART_CAR BATTERY"
 ).split()
 DEVICE_MEDIA = ["ELECTRICITY", "GAS", "WATER", "HEATING"]
+# UpdateSpace's properties: what `PUT /spaces/{id}` can change.
+UPDATE_SPACE_FIELDS = frozenset(
+    ("name", "addressLineOne", "addressLineTwo", "postcode", "city", "category", "parentSpaceId")
+)
 
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
 
 
 def first_words(response: requests.Response, limit: int = FIRST_WORDS) -> str:
-    """The start of a body as a person would read it: tags dropped, spaces collapsed."""
-    text = " ".join(html.unescape(_TAG.sub(" ", response.text or "")).split())
+    """The start of a body as a person would read it: tags dropped, spaces collapsed,
+    secrets redacted."""
+    text = " ".join(html.unescape(_TAG.sub(" ", redacted_text(response.content))).split())
     if not text:
         return "(empty body)"
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
@@ -55,9 +67,10 @@ def describe_error(response: requests.Response) -> str:
     """The platform's reason for a failed call, e.g. "Bad Request: The postcode must have
     4 or 5 digits. (Postcode: '80A' is not a valid postcode.)".
 
-    The platform answers errors as RFC 9457 problem details (an ASP.NET service):
-    `title`, `detail` and, for validation errors, `errors` mapping each field to its
-    messages. All three are shown; a body that is not JSON by its first words.
+    No source shows an error answer: the spec declares only 200s. So this reads what
+    the common shapes carry: RFC 9457 problem details (`title`, `detail`, `errors`
+    mapping each field to its messages, as the sandbox answers), or a `message`; a body
+    that is not JSON, or none of these, by its first words. Nothing else depends on it.
     """
     try:
         body = response.json()
@@ -81,7 +94,9 @@ def describe_error(response: requests.Response) -> str:
     return (head or str(body))[:1000]
 
 
-def _unexpected(response: requests.Response, call: str, promised: str) -> TransientError:
+def _unexpected(
+    response: requests.Response, call: str, promised: str, *, quote: bool = True
+) -> TransientError:
     """A 2xx that is not what the spec promises: most often a maintenance page or a
     proxy answering for the platform, so worth another try later; the outbox ends it
     in needs-attention if it persists.
@@ -90,33 +105,41 @@ def _unexpected(response: requests.Response, call: str, promised: str) -> Transi
     switch in front of it: the call did not reach the API, so a create may simply be
     sent again. JSON without the promised id came from the API: it may have acted."""
     kind = response.headers.get("Content-Type") or "no content type"
+    # An auth endpoint's odd answer is never quoted: a token may hide in it.
+    said = first_words(response) if quote else auth_answer(response)
     return TransientError(
-        f"{call} answered {response.status_code} ({kind}), not {promised}: {first_words(response)}",
+        f"{call} answered {response.status_code} ({kind}), not {promised}: {said}",
         status=response.status_code,
         request_may_have_arrived="html" not in kind.lower(),
     )
 
 
-def expect_object(response: requests.Response, call: str, *ids: str, promised: str = "") -> dict:
-    """The JSON object the spec promises, with each of `ids` a non-empty string."""
+def expect_object(
+    response: requests.Response, call: str, *ids: str, promised: str = "", quote: bool = True
+) -> dict:
+    """The JSON object the spec promises, with each of `ids` a non-empty string; `quote`
+    False for an auth endpoint, whose odd answers are never quoted."""
     promised = promised or "a JSON object" + (f" with {', '.join(ids)}" if ids else "")
     try:
         body = response.json()
     except ValueError:
-        raise _unexpected(response, call, promised) from None
+        raise _unexpected(response, call, promised, quote=quote) from None
     if not isinstance(body, dict):
-        raise _unexpected(response, call, promised)
+        raise _unexpected(response, call, promised, quote=quote)
     for key in ids:
         if not isinstance(body.get(key), str) or not body[key]:
-            raise _unexpected(response, call, promised)
+            raise _unexpected(response, call, promised, quote=quote)
     return body
 
 
 def expect_acknowledged(response: requests.Response, call: str) -> None:
-    """For calls the spec answers with a bare 200: anything goes except an HTML page,
-    which is never the API's answer (the request did not reach it)."""
-    if "html" in (response.headers.get("Content-Type") or "").lower():
-        raise _unexpected(response, call, "an API answer")
+    """For calls the spec answers with a bare 200 (no content; link and unlink, which
+    it does not list, alike): an empty body or JSON. Anything else is no success, an
+    HTML page least of all (it never comes from the API: the request did not reach it)."""
+    try:
+        expect_no_content_or_json(response)
+    except TransientError:
+        raise _unexpected(response, call, "no content or JSON") from None
 
 
 def _segment(value: str) -> str:
@@ -158,7 +181,7 @@ class ZaehlerfreundeClient:
             reason = describe_error(response)
             raise AuthError(f"token refused: {reason}", status=response.status_code)
         raise_for_status(response, describe_error)
-        body = expect_object(response, "POST /auth/token", "accessToken")
+        body = expect_object(response, "POST /auth/token", "accessToken", quote=False)
         return Token(body["accessToken"], time.time() + TOKEN_LIFETIME_SECONDS)
 
     def _token(self) -> Token:
@@ -175,7 +198,8 @@ class ZaehlerfreundeClient:
         token = self._token()
         response = self._send_with(token, method, path, **kwargs)
         if response.status_code == 401:
-            # Expired or revoked early: one fresh token, one more try, then give up.
+            # Expired or revoked early: one fresh token, one more try, then give up. (The
+            # spec declares no 401; its bearer scheme answers a refused token so.)
             token = self.tokens.refresh(self.fetch_token, stale=token)
             response = self._send_with(token, method, path, **kwargs)
         raise_for_status(response, describe_error)
@@ -197,18 +221,21 @@ class ZaehlerfreundeClient:
 
     def update_space(self, space_id: str, payload: dict) -> None:
         """Only the fields in `payload` change; `None` clears addressLineTwo or
-        parentSpaceId (a unit becomes a building). isParticipatingInLttProject is not
-        in UpdateSpace: the platform ignores it here."""
+        parentSpaceId (a unit becomes a building). A field UpdateSpace does not have
+        (isParticipatingInLttProject, taken on create only) is not sent: the spec does
+        not say the platform ignores a property it does not know."""
         path = f"/spaces/{_segment(space_id)}"
-        response = self._call("PUT", path, json=payload)
+        body = {key: value for key, value in payload.items() if key in UPDATE_SPACE_FIELDS}
+        response = self._call("PUT", path, json=body)
         # The spec answers SpaceId; we know the id already, so an empty 200 is fine too,
         # but a page or a list is not the API's answer.
         if response.content:
             expect_object(response, f"PUT {path}")
 
     def delete_space(self, space_id: str) -> None:
-        """Deletes the space and the devices linked to it. Not its units: a space that
-        still has units is refused (409 → PermanentError); delete bottom-up."""
+        """Deletes the space and the devices linked to it (the spec). What happens to its
+        units no source says (the sandbox refuses with 409 while it has any): the
+        outbox deletes bottom-up, so it never asks."""
         self._acknowledged("DELETE", f"/spaces/{_segment(space_id)}")
 
     def list_spaces(self) -> Iterator[dict]:
@@ -238,8 +265,9 @@ class ZaehlerfreundeClient:
         self._acknowledged("POST", path, **kwargs)
 
     def unlink_device(self, space_id: str, device_id: str) -> None:
-        """Remove a device from a space without deleting it; 404 (NotFoundError) when it
-        is not in that space."""
+        """Remove a device from a space without deleting it. When it is not in that
+        space: 404 (NotFoundError) in the sandbox; the spec declares no answer at all
+        for this call, so a caller that takes 404 as "already done" relies on that."""
         self._acknowledged("DELETE", f"/spaces/{_segment(space_id)}/devices/{_segment(device_id)}")
 
     def delete_device(self, device_id: str) -> None:
@@ -256,6 +284,9 @@ class ZaehlerfreundeClient:
     def _reading(self, reading: dict) -> dict:
         timestamp = reading["timestamp"]
         if isinstance(timestamp, datetime):
+            if timestamp.tzinfo is None:
+                # An epoch of a naive time depends on the host's zone: refuse, not guess.
+                raise ValueError("reading timestamps must be timezone-aware datetimes")
             scale = 1000 if self.timestamp_unit == "milliseconds" else 1
             timestamp = int(timestamp.timestamp() * scale)
         return {**reading, "timestamp": timestamp}
@@ -276,7 +307,7 @@ class ZaehlerfreundeClient:
 
     def remove_space_user(self, space_id: str, user_id: str) -> None:
         """Withdraw a user's access to the space (the user is not deleted); 404
-        (NotFoundError) when they have none."""
+        (NotFoundError) in the sandbox when they have none (the spec declares only 200)."""
         self._acknowledged("DELETE", f"/spaces/{_segment(space_id)}/users/{_segment(user_id)}")
 
     def remove_all_space_users(self, space_id: str) -> None:
@@ -287,7 +318,9 @@ class ZaehlerfreundeClient:
 
     def list_access_roles(self) -> list[dict]:
         """The roles an invite's accessRoleId may name: {id, name, description,
-        permissionIds}."""
+        permissionIds}. We expect an `id` on each listed role, which the spec's
+        AccessRole (also the create body) leaves optional: a role without one could
+        not be named anyway."""
         response = self._call("GET", "/access-roles")
         body = expect_object(response, "GET /access-roles")
         return self._items(body, "accessRoles", "GET /access-roles", response)

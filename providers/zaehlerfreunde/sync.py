@@ -10,7 +10,7 @@ from django.conf import settings
 from onboarding.models import Device, Invite, Space
 
 from ..errors import NotFoundError, NotSupported
-from ..handlers import Handler
+from ..handlers import LISTS_ALL, LISTS_PER_PARENT, Handler, Remote
 from .client import ZaehlerfreundeClient
 
 NAME = "zaehlerfreunde"
@@ -41,10 +41,28 @@ class SpaceHandler(Handler):
             (Invite, space.invites.values("pk")),
         ]
 
-    fixed_fields = {
-        "is_participating_in_ltt_project": "Zählerfreunde takes the Mieterstrom flag only "
-        "when the space is created; it cannot change it afterwards.",
+    LTT = "isParticipatingInLttProject"
+    LTT_FIXED = (
+        "Zählerfreunde takes the Mieterstrom flag only when the space is created; it "
+        "cannot change it afterwards."
+    )
+    # Not refused: our answer may be the right one (it was "Unknown" when the unit was
+    # made). Saved here, staff told before saving, the badge says "not sent".
+    create_only = {"is_participating_in_ltt_project": LTT_FIXED}
+
+    # GET /spaces (paged) lists every space of the partner, with the fields compared.
+    listing = LISTS_ALL
+    compared = {
+        "name": "name",
+        "category": "category",
+        "addressLineOne": "address line one",
+        "addressLineTwo": "address line two",
+        "postcode": "postcode",
+        "city": "city",
+        "parentSpaceId": "building",
+        LTT: "Mieterstrom flag",
     }
+    unpushable = {LTT: LTT_FIXED}
 
     def payload(self, space: Space, parent_id: str | None) -> dict:
         address = space.address()
@@ -86,6 +104,46 @@ class SpaceHandler(Handler):
         # or invites: the outbox deletes those first, bottom-up, each by its own row.
         client.delete_space(remote_id)
 
+    def move(self, client, remote_id, old_parent_id, new_parent_id, obj=None) -> None:
+        """A unit moved to another building: the update that follows sends its new
+        parentSpaceId (UpdateSpace takes it), so there is nothing to call here."""
+
+    def list_remote(self, client, parent_ids=None):
+        for remote in client.list_spaces():
+            # Only what it said: an optional field left out is not "empty there".
+            fields = {key: remote.get(key) for key in self.compared if key in remote}
+            yield Remote(
+                id=remote["id"],
+                fields=fields,
+                parent_id=remote.get("parentSpaceId") or None,
+                keys=(_space_key(fields),),
+                label=str(remote.get("name") or ""),
+            )
+
+    def keys(self, space, payload) -> tuple[str, ...]:
+        # No key of ours travels with a space: name, building and postcode identify it,
+        # as for the lookup after a lost create (find_existing).
+        return (_space_key(payload),)
+
+    def compared_view(self, payload: dict) -> dict:
+        ours = super().compared_view(payload)
+        if self.LTT not in payload:
+            ours.pop(self.LTT)  # "Unknown" here: nothing to compare with
+        return ours
+
+    def not_sent(self, space: Space, created: dict | None = None) -> str | None:
+        ours = space.is_participating_in_ltt_project
+        if ours is None or created is None:
+            return None
+        # Created without the flag, the platform holds its default, false.
+        held = bool(created.get(self.LTT))
+        if ours == held:
+            return None
+        return (
+            f"Zählerfreunde holds the Mieterstrom flag as {'yes' if held else 'no'}: it "
+            "takes it only when the space is created, so the change did not reach it."
+        )
+
 
 class DeviceHandler(Handler):
     parent_field = "space"
@@ -104,8 +162,47 @@ class DeviceHandler(Handler):
         "serialNumber": "serialNumber",
     }
 
+    # GET /spaces/{id}/devices (paged): a space's devices, the only listing of devices.
+    listing = LISTS_PER_PARENT
+    compared = {
+        "deviceName": "name",
+        "isMainDevice": "main meter",
+        "deviceType": "type",
+        "deviceMedium": "medium",
+        "externalDeviceId": "external device id",
+    }
+    unpushable = {
+        "deviceType": fixed_fields["device_type"],
+        "deviceMedium": fixed_fields["medium"],
+    }
+
     def rank(self, device: Device) -> int:
         return 2
+
+    def list_remote(self, client, parent_ids=None):
+        for space_id in parent_ids or ():
+            for remote in client.list_devices(space_id):
+                keys = _external_ids(remote)
+                fields = {
+                    "deviceName": remote.get("name"),
+                    "isMainDevice": remote.get("isMainDevice"),
+                    "deviceType": remote.get("deviceType"),
+                    "deviceMedium": remote.get("medium"),
+                }
+                if "externalDeviceIds" in remote or "externalDeviceId" in remote:
+                    # Optional in the spec's Device: compared only where it is shown.
+                    fields["externalDeviceId"] = keys[0] if keys else None
+                yield Remote(
+                    id=remote["id"],
+                    fields=fields,
+                    parent_id=space_id,
+                    keys=keys,
+                    label=str(remote.get("name") or ""),
+                )
+
+    def keys(self, device, payload) -> tuple[str, ...]:
+        ours = payload.get("externalDeviceId")
+        return (ours,) if ours else ()
 
     def payload(self, device: Device, parent_id: str | None) -> dict:
         payload = {
@@ -127,8 +224,9 @@ class DeviceHandler(Handler):
 
     def update(self, client, remote_id, payload, parent_id) -> None:
         # Type and medium cannot change there (services refuse such a save up front).
-        # The details endpoint changes only what is sent; "" clears an optional id (null
-        # is refused there).
+        # The details endpoint changes only what is sent. No source says how an id is
+        # cleared: DeviceDetails marks nothing nullable, so we send "" and rely on it
+        # clearing (the sandbox reads it so, and refuses null).
         details = {theirs: payload.get(ours, "") for ours, theirs in self.DETAILS.items()}
         client.update_device_details(parent_id, remote_id, details)
 
@@ -138,15 +236,14 @@ class DeviceHandler(Handler):
         # The main flag belongs to the link, so it goes with the new one.
         body = {"isMainDevice": obj.is_main_device} if obj is not None else None
         client.link_device(new_parent_id, remote_id, body)
-        with suppress(NotFoundError):  # already unlinked (a repeated move)
+        # Already unlinked (a repeated move): a 404 in the sandbox; no source shows it.
+        with suppress(NotFoundError):
             client.unlink_device(old_parent_id, remote_id)
 
     def find_existing(self, client, device, payload, parent_id) -> str | None:
         ours = payload.get("externalDeviceId")
         for remote in client.list_devices(parent_id):
-            # `externalDeviceId` is deprecated in favour of the list `externalDeviceIds`.
-            theirs = set(remote.get("externalDeviceIds") or []) | {remote.get("externalDeviceId")}
-            if ours and ours in theirs:
+            if ours and ours in _external_ids(remote):
                 return remote["id"]
             if not ours and remote.get("name") == payload["deviceName"]:
                 return remote["id"]
@@ -159,12 +256,15 @@ class DeviceHandler(Handler):
 class InviteHandler(Handler):
     parent_field = "space"
 
-    # A lookup only finds an invite the tenant accepted; otherwise a person decides.
+    # A lookup only finds an invite the tenant accepted; otherwise a person decides where
+    # Zählerfreunde e-mailed the tenant (find_existing).
     supports_lookup = False
-    supports_delete = False
-    delete_refusal = (
-        "Zählerfreunde has no API to withdraw an invite; it stays valid there. "
-        "Delete the whole unit to remove the tenant's access."
+    # Deleting the space voids its invites there (nothing is left to be invited to).
+    voided_with_parent = True
+    delete_effect = (
+        "The tenant's access to the unit ends: removed from the space if they accepted "
+        "the invite. An invite not yet accepted cannot be withdrawn (Zählerfreunde has no "
+        "API for it): you are told if its link is still open."
     )
     fixed_fields = {
         "space": "Zählerfreunde cannot move an invite to another unit: the tenant's link "
@@ -174,6 +274,44 @@ class InviteHandler(Handler):
         "send_invite_email": "The invite already exists on Zählerfreunde; whether it "
         "e-mailed the tenant cannot change afterwards.",
     }
+
+    unlisted_reason = (
+        "Zählerfreunde cannot list invites (only the users who accepted one); an invite "
+        "is made again with its unit."
+    )
+
+    def delete_object(self, client, remote_id, invite: Invite, parent_id) -> None:
+        """End the invited person's access: the spec has no call to withdraw an invite,
+        but one that was accepted made the tenant a user of the space, and
+        `DELETE /spaces/{id}/users/{userId}` removes them ("he can no longer view space
+        data"). An invite nobody accepted yet leaves nobody to remove; its link still
+        works unless it never left the portal."""
+        if not parent_id:
+            return  # the space never reached Zählerfreunde: neither did the invite
+        user_id = self._member(client, parent_id, remote_id, invite.email)
+        if user_id is not None:
+            with suppress(NotFoundError):  # removed meanwhile: what we wanted
+                client.remove_space_user(parent_id, user_id)
+            return
+        if not invite.send_invite_email and not invite.emails.filter(error="").exists():
+            return  # the portal was to e-mail the link and never did: nobody holds it
+        raise NotSupported(
+            f"{invite.email} has not accepted the Zählerfreunde invite, and Zählerfreunde "
+            "has no API to withdraw one: its link stays valid until someone uses it. Retry "
+            "looks again and removes whoever accepted it; deleting the unit on "
+            "Zählerfreunde voids the link."
+        )
+
+    @staticmethod
+    def _member(client, space_id: str, remote_id: str, email: str) -> str | None:
+        """The id of the space's user who accepted this invite, or None."""
+        known = remote_id.removeprefix("user:") if remote_id.startswith("user:") else None
+        wanted = email.casefold()
+        for user in client.list_space_users(space_id):
+            user_id = str(user.get("id") or user.get("userId") or "")
+            if user_id and (user_id == known or str(user.get("email") or "").casefold() == wanted):
+                return user_id
+        return None
 
     def rank(self, invite: Invite) -> int:
         return 2
@@ -207,20 +345,26 @@ class InviteHandler(Handler):
             if str(user.get("email") or "").casefold() == wanted:
                 Invite.objects.filter(pk=invite.pk).update(status=Invite.Status.ACCEPTED)
                 return f"user:{user.get('id') or user.get('userId')}"
-        if payload["sendInviteEmail"]:
-            ask = (
-                f"Ask {payload['userEmail']} whether an invite e-mail from Zählerfreunde "
-                "arrived. If it did, accept this row as is; if not, Retry sends a new one."
-            )
-        else:
-            ask = (
-                "No e-mail was to be sent, so the link it made (if any) never reached us. "
-                "Retry makes a new link; a lost one may still work."
-            )
+        if not payload["sendInviteEmail"]:
+            # The portal e-mails this link itself, and the lost answer held the only copy
+            # of it: an invite made then reaches nobody, so a new one is made at once.
+            return None
         raise NotSupported(
             "The invite may or may not have been created (no answer came back), and the "
-            f"tenant has not accepted one yet, so Zählerfreunde cannot tell. {ask}"
+            f"tenant has not accepted one yet, so Zählerfreunde cannot tell. Ask "
+            f"{payload['userEmail']} whether an invite e-mail from Zählerfreunde arrived. "
+            "If it did, accept this row as is; if not, Retry sends a new one."
         )
+
+
+def _space_key(fields: dict) -> str:
+    return "\x1f".join(str(fields.get(k) or "") for k in ("name", "parentSpaceId", "postcode"))
+
+
+def _external_ids(remote: dict) -> tuple[str, ...]:
+    # `externalDeviceId` is deprecated in favour of the list `externalDeviceIds`.
+    ids = [*(remote.get("externalDeviceIds") or []), remote.get("externalDeviceId")]
+    return tuple(dict.fromkeys(i for i in ids if i))
 
 
 def link_fingerprint(link: str) -> str:

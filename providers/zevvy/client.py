@@ -10,7 +10,11 @@ Where the guide is silent (it names no path besides `_bulk_create` and shows no 
 bodies), we do what a Spring-style REST service with `_bulk_create` endpoints most
 plausibly does, and say so next to the code:
 - devices live at `/devices` (`POST` creates, `GET ?reference=` finds, `PUT`/`DELETE
-  /devices/{id}` change and remove it: the `device` scope is "for managing devices");
+  /devices/{id}` change and remove it: the `device` scope is "for managing devices").
+  NO PUBLIC SOURCE SHOWS THE LISTING, THE UPDATE OR THE DELETE (NOTES.md: the guide
+  shows only the create): we keep them, and when zevvy refuses one as a call it does
+  not offer (405, or a 404 that names no device) the client raises NotSupported with
+  what staff should do instead (`UNPUBLISHED`), never an opaque HTTP error;
 - a create answers 201 with the device as JSON (`id`, `name`, `reference`);
 - a list answers either a JSON array or a Spring page (`content` + `page.totalPages`);
   both are read;
@@ -25,10 +29,11 @@ from urllib.parse import quote
 
 import requests
 
-from ..errors import ReconnectRequired, TransientError
+from ..errors import NotSupported, ReconnectRequired, TransientError
 from ..http import (
     CallRecord,
     HttpTransport,
+    expect_no_content_or_json,
     first_words,
     json_body,
     json_field,
@@ -54,6 +59,25 @@ __all__ = [
 
 PAGE_SIZE = 100
 NOT_CONNECTED = "not connected: run manage.py connect_zevvy"
+# The calls no public source shows (NOTES.md), and what staff do when zevvy refuses one.
+UNPUBLISHED = {
+    "list": (
+        "zevvy does not offer a device listing ({call} answered {status}; no public "
+        "source shows one), so the portal cannot look for the device {key} a create "
+        "whose answer was lost may have made. Look in zevvy for a device named or "
+        "referenced {key}: if it is there, leave it and dismiss this row; if not, Retry."
+    ),
+    "update": (
+        "zevvy does not accept changes to a device over its API ({call} answered "
+        "{status}; no public source shows one). Change device {key} in zevvy by hand; "
+        "the portal keeps its change here."
+    ),
+    "delete": (
+        "zevvy does not offer deleting a device over its API ({call} answered {status}; "
+        "no public source shows one). Delete device {key} in zevvy by hand, then "
+        "dismiss this row."
+    ),
+}
 
 
 def describe_error(response: requests.Response) -> str:
@@ -81,6 +105,27 @@ def describe_error(response: requests.Response) -> str:
     return reason or str(body.get("error") or body)[:300]
 
 
+def names_the_device(response: requests.Response) -> bool:
+    """A 404 about a device that is gone (its message says so), not one for a path the
+    server does not route: Spring Boot's own 404 is `{"error": "Not Found", "path"}`
+    with no message, or a web server's page."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    message = body.get("message") if isinstance(body, dict) else None
+    return isinstance(message, str) and "device" in message.lower()
+
+
+def refused_as_unpublished(response: requests.Response, operation: str, key: str) -> None:
+    """NotSupported, in words, when zevvy answers an unpublished call with 405, or with
+    a 404 that names no device: it does not offer the call at all."""
+    status = response.status_code
+    if status == 405 or (status == 404 and not names_the_device(response)):
+        call = f"{response.request.method} {response.request.path_url.split('?')[0]}"
+        raise NotSupported(UNPUBLISHED[operation].format(call=call, status=status, key=key))
+
+
 def read_at(value) -> str:
     """A measurement time as the open-source client sends it: UTC, milliseconds, `Z`."""
     if isinstance(value, str):
@@ -105,9 +150,11 @@ class ZevvyClient:
         timeout: tuple[float, float] = (5.0, 30.0),
         on_call: Callable[[CallRecord], None] | None = None,
         session: requests.Session | None = None,
+        allow_http_loopback: bool = False,
     ):
         self.http = HttpTransport(base_url, timeout=timeout, on_call=on_call, session=session)
         self.grants = OAuthGrants(
+            allow_http_loopback=allow_http_loopback,
             client_id=client_id,
             client_secret=client_secret,
             token_url=token_url,
@@ -216,20 +263,31 @@ class ZevvyClient:
             payload["reference"] = reference
         return self._json(self._call("POST", "/devices", json=payload), key="id")
 
+    # The four calls below appear in no public source (module docstring): each tells
+    # staff in words when zevvy refuses it as a call it does not offer.
     def get_device(self, device_id: str) -> dict:
         path = f"/devices/{quote(device_id, safe='')}"
-        return self._json(self._call("GET", path), key="id")
+        response = self._call("GET", path)
+        refused_as_unpublished(response, "list", device_id)
+        return self._json(response, key="id")
 
     def update_device(self, device_id: str, name: str, reference: str | None = None) -> None:
         payload = {"name": name}
         if reference:
             payload["reference"] = reference
         response = self._call("PUT", f"/devices/{quote(device_id, safe='')}", json=payload)
+        refused_as_unpublished(response, "update", reference or device_id)
         raise_for_status(response, describe_error)
+        # No source shows this call's answer; the sandbox answers the device (200 JSON).
+        # A maintenance page is no rename: the row must not say synced.
+        expect_no_content_or_json(response)
 
-    def delete_device(self, device_id: str) -> None:
+    def delete_device(self, device_id: str, *, key: str = "") -> None:
         response = self._call("DELETE", f"/devices/{quote(device_id, safe='')}")
+        refused_as_unpublished(response, "delete", key or device_id)
         raise_for_status(response, describe_error)
+        # No source shows this call's answer; the sandbox answers 204.
+        expect_no_content_or_json(response)
 
     def list_devices(self, *, reference: str | None = None) -> Iterator[dict]:
         page = 0
@@ -238,6 +296,7 @@ class ZevvyClient:
             if reference:
                 params["reference"] = reference
             response = self._call("GET", "/devices", params=params)
+            refused_as_unpublished(response, "list", reference or "(any)")
             body = self._json(response, kind=object)
             if isinstance(body, list):  # an unpaged list: all of it at once
                 yield from body
@@ -280,12 +339,29 @@ class ZevvyClient:
         return self._measurements(path, body)
 
     def _measurements(self, path: str, body: list[dict]) -> bool:
+        """Send `body`; True once zevvy holds every measurement of it.
+
+        NOTES.md documents a 409 only as "readings it already has". Read strictly, zevvy
+        may refuse a whole batch for one reading it has, storing none of the others (its
+        sandbox does): a 409 is then not "done" for a batch that also holds new readings.
+        So a refused batch of more than one is halved and each half sent again, down to
+        single readings, whose 409 does mean "already there": nothing new is ever taken
+        for stored. The cost falls on repeats only: a batch zevvy holds entirely costs
+        2n - 1 calls, a fresh one 1. Returns False when zevvy had all of them already."""
         response = self._call("POST", path, json=body)
         if response.status_code == 409:
-            return False
+            if len(body) == 1:
+                return False
+            middle = len(body) // 2
+            first = self._measurements(path, body[:middle])
+            second = self._measurements(path, body[middle:])
+            return first or second
         raise_for_status(response, describe_error)
         if response.status_code not in (200, 201, 204):
             raise unexpected(response, "201 Created")
+        # The guide shows a JSON answer without its fields, NOTES.md only the 201: a
+        # maintenance page with 200 stored nothing, so the readings must go again.
+        expect_no_content_or_json(response)
         return True
 
     # --- health -------------------------------------------------------------------------

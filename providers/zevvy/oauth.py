@@ -15,27 +15,27 @@ codes and tokens themselves are never logged here.
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 
+from ..device_flow import (
+    AuthorizationPending,
+    DeviceAuthorization,
+    DeviceFlowEnded,
+    seconds_or,
+)
 from ..errors import AuthError, ReconnectRequired, TransientError
-from ..http import REDACTED, CallRecord, HttpTransport, first_words, raise_for_status
+from ..http import REDACTED, CallRecord, HttpTransport, auth_answer, raise_for_status
 from ..tokens import Token
 
 SCOPES = "offline_access measurement register device"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
-# RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
-DEFAULT_POLL_INTERVAL_SECONDS = 5.0
 # RFC 8628 §3.5: on slow_down "the interval MUST be increased by 5 seconds for this and
 # all subsequent requests".
 SLOW_DOWN_STEP_SECONDS = 5.0
-# `expires_in` is REQUIRED in a device authorization answer; should a server omit it we
-# assume Keycloak's default lifetime of a device code (10 minutes).
-DEFAULT_DEVICE_CODE_SECONDS = 600.0
 # `expires_in` is only RECOMMENDED in a token answer (RFC 6749 §5.1); without it we
 # assume Keycloak's default access token lifespan (5 minutes) and let a 401 refresh it
 # earlier if the server thought otherwise.
@@ -47,68 +47,6 @@ CONNECT_AGAIN = (
 )
 
 
-class DeviceFlowEnded(AuthError):
-    """The device code will never yield a token: denied, expired or refused."""
-
-    def __init__(self, message: str, *, error: str):
-        super().__init__(message)
-        self.error = error
-
-
-class AuthorizationPending(Exception):
-    """Not yet: ask again after `interval` seconds (longer after a slow_down)."""
-
-    def __init__(self, interval: float, *, slow_down: bool = False):
-        super().__init__("slow_down" if slow_down else "authorization_pending")
-        self.interval = interval
-        self.slow_down = slow_down
-
-
-@dataclass(frozen=True)
-class DeviceAuthorization:
-    """A device authorization answer (RFC 8628 §3.2), with absolute times.
-
-    The device code is the secret half: it stays out of repr() and every log.
-    """
-
-    device_code: str = field(repr=False)
-    user_code: str
-    verification_uri: str
-    verification_uri_complete: str
-    expires_at: float  # epoch seconds
-    interval: float
-
-    @classmethod
-    def from_response(cls, body: dict, now: float | None = None) -> "DeviceAuthorization":
-        now = time.time() if now is None else now
-        missing = [k for k in ("device_code", "user_code") if not body.get(k)]
-        # Some servers (Google's) still send the draft's `verification_url`.
-        uri = body.get("verification_uri") or body.get("verification_url")
-        if not uri:
-            missing.append("verification_uri")
-        if missing:
-            raise TransientError("zevvy's device authorization answer lacks " + ", ".join(missing))
-        return cls(
-            device_code=str(body["device_code"]),
-            user_code=str(body["user_code"]),
-            verification_uri=str(uri),
-            verification_uri_complete=str(body.get("verification_uri_complete") or ""),
-            expires_at=now + _seconds(body.get("expires_in"), DEFAULT_DEVICE_CODE_SECONDS),
-            interval=_seconds(body.get("interval"), DEFAULT_POLL_INTERVAL_SECONDS),
-        )
-
-    def expired(self, now: float | None = None) -> bool:
-        return (time.time() if now is None else now) >= self.expires_at
-
-
-def _seconds(value, default: float) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return default
-    return seconds if seconds > 0 else default
-
-
 def token_from_response(body: dict, *, keep_refresh_token: str = "", now=None) -> Token:
     """Our Token from a token answer: absolute expiry times, refresh token kept.
 
@@ -118,20 +56,21 @@ def token_from_response(body: dict, *, keep_refresh_token: str = "", now=None) -
     now = time.time() if now is None else now
     if not isinstance(body, dict) or not body.get("access_token"):
         raise TransientError("zevvy's token answer carries no access_token")
-    refresh_in = _seconds(body.get("refresh_expires_in"), 0.0)
+    refresh_in = seconds_or(body.get("refresh_expires_in"), 0.0)
     # RFC 6749 §6: a refresh answer MAY carry a new refresh token; if not, the old
     # one stays valid.
     refresh_token = body.get("refresh_token") or keep_refresh_token
     return Token(
         value=body["access_token"],
-        expires_at=now + _seconds(body.get("expires_in"), DEFAULT_ACCESS_TOKEN_SECONDS),
+        expires_at=now + seconds_or(body.get("expires_in"), DEFAULT_ACCESS_TOKEN_SECONDS),
         refresh_token=refresh_token or "",
         refresh_expires_at=(now + refresh_in) if (refresh_in and refresh_token) else None,
     )
 
 
 def describe_oauth_error(response: requests.Response) -> str:
-    """`error: error_description` from an RFC 6749 §5.2 body, else the body's start."""
+    """`error: error_description` from an RFC 6749 §5.2 body, else no word of it (an
+    auth endpoint's odd answer may hold a token)."""
     try:
         body = response.json()
     except ValueError:
@@ -139,7 +78,7 @@ def describe_oauth_error(response: requests.Response) -> str:
     if isinstance(body, dict) and body.get("error"):
         description = body.get("error_description") or ""
         return f"{body['error']}: {description}" if description else str(body["error"])
-    return first_words(response)
+    return auth_answer(response)
 
 
 # Values of these keys never reach the call log in clear, whatever the transport's own
@@ -214,8 +153,7 @@ def _token_endpoint_answer(response: requests.Response) -> requests.Response:
     if not isinstance(body, dict):
         if status < 300:
             raise TransientError(
-                f"zevvy's authorization server answered {status} without a token: "
-                f"{first_words(response)}",
+                f"zevvy's authorization server answered without a token: {auth_answer(response)}",
                 status=status,
             )
         raise_for_status(response, describe_oauth_error)
@@ -236,10 +174,13 @@ class OAuthGrants:
         timeout: tuple[float, float] = (5.0, 30.0),
         on_call: Callable | None = None,
         session: requests.Session | None = None,
+        allow_http_loopback: bool = False,
     ):
         self.token_url = token_url
         self.device_authorization_url = device_authorization_url
         self.scope = scope
+        # The verification links staff are shown: https only, but for a sandbox on loopback.
+        self.allow_http_loopback = allow_http_loopback
         transport = HttpTransport("", timeout=timeout, on_call=redacting(on_call), session=session)
         self.oauth = _TransportSession(
             transport,
@@ -276,10 +217,10 @@ class OAuthGrants:
             body = None
         if not isinstance(body, dict):
             raise TransientError(
-                "zevvy's device authorization answer is not JSON: " + first_words(response),
+                "zevvy's device authorization answer is not JSON: " + auth_answer(response),
                 status=response.status_code,
             )
-        return DeviceAuthorization.from_response(body)
+        return DeviceAuthorization.from_response(body, allow_http_loopback=self.allow_http_loopback)
 
     # --- RFC 8628 §3.4-3.5 --------------------------------------------------------------
     def poll_device_token(self, authorization: DeviceAuthorization, interval: float) -> Token:

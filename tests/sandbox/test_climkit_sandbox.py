@@ -1,11 +1,13 @@
 """The Climkit sandbox over real HTTP, as the guide describes the platform."""
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
+from providers.climkit.client import utc_param
 from tests.climkit_support import ClimkitControl, gaps
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,7 +60,10 @@ def test_auth_issues_a_jwt_valid_15_minutes_and_refuses_bad_credentials(quick):
 
 
 def test_sites_meters_and_sensors_as_the_guide_lists_them(quick, token):
-    sites = get(quick, "/all_installations", token).json()
+    # The guide: "a list of objects" (`_sandbox/answers` switches to NOTES.md's others).
+    listed = get(quick, "/all_installations", token).json()
+    assert all(set(s) == {"id", "site_ref", "name"} for s in listed)
+    sites = [s["id"] for s in listed]
     assert len(sites) == 3 and all(isinstance(s, str) and len(s) == 24 for s in sites)
 
     info = get(quick, f"/installation_infos/{sites[0]}", token).json()
@@ -93,36 +98,37 @@ def test_tokens_are_checked_and_expire(quick, token):
 
 
 def test_series_for_any_range_agree_with_each_other(quick, token):
-    site = get(quick, "/all_installations", token).json()[0]
+    site = get(quick, "/all_installations", token).json()[0]["id"]
     meters = get(quick, f"/meter_info/{site}", token).json()
     flat = next(m["id"] for m in meters if m["name"] == "Wohnung 1.1")
-    day = {"t_s": "2026-03-21T23:00:00", "t_e": "2026-03-22T23:00:00"}
+    # Days of 2025: the sandbox has no data for the future, wherever a run's clock is set.
+    day = {"t_s": "2025-03-21T23:00:00", "t_e": "2025-03-22T23:00:00"}
 
     quarter = post(quick, f"/meter_data/{site}/{flat}", token, day).json()
     assert len(quarter) == 96
     # 15T: the end of each period, in the site's time with its offset.
-    assert quarter[0]["timestamp"] == "2026-03-22 00:15:00+01:00"
-    assert quarter[-1]["timestamp"] == "2026-03-23 00:00:00+01:00"
+    assert quarter[0]["timestamp"] == "2025-03-22 00:15:00+01:00"
+    assert quarter[-1]["timestamp"] == "2025-03-23 00:00:00+01:00"
     assert all(q["total"] > 0 and abs(q["total"] - q["self"] - q["ext"]) < 1e-3 for q in quarter)
     # Asked again: the same answer (generated, not random).
     assert post(quick, f"/meter_data/{site}/{flat}", token, day).json() == quarter
 
     hourly = post(quick, f"/meter_data/{site}/{flat}", token,
                   {**day, "sampling_frequency": "H"}).json()  # fmt: skip
-    assert hourly[0]["timestamp"] == "2026-03-22 00:00:00+01:00"  # longer periods: the start
+    assert hourly[0]["timestamp"] == "2025-03-22 00:00:00+01:00"  # longer periods: the start
     assert abs(hourly[0]["total"] - sum(q["total"] for q in quarter[:4])) < 1e-3
     daily = post(quick, f"/meter_data/{site}/{flat}", token,
                  {**day, "sampling_frequency": "D"}).json()  # fmt: skip
-    assert [d["timestamp"] for d in daily] == ["2026-03-22 00:00:00+01:00"]
+    assert [d["timestamp"] for d in daily] == ["2025-03-22 00:00:00+01:00"]
     assert abs(daily[0]["total"] - sum(q["total"] for q in quarter)) < 1e-2
 
     raw = post(quick, f"/meter_data_raw/{site}/{flat}", token, day).json()
     assert set(raw[0]) == {"en_im", "en_ex", "timestamp"}
     assert abs(raw[-1]["en_im"] - raw[0]["en_im"] - sum(q["total"] for q in quarter[1:])) < 1e-2
 
-    summer = {"t_s": "2026-06-21T00:00:00", "t_e": "2026-06-22T00:00:00", "sampling_frequency": "D"}
+    summer = {"t_s": "2025-06-21T00:00:00", "t_e": "2025-06-22T00:00:00", "sampling_frequency": "D"}
     site_day = post(quick, f"/site_data/{site}/electricity", token, summer).json()
-    assert site_day[0]["timestamp"] == "2026-06-21 00:00:00+02:00"  # summer time
+    assert site_day[0]["timestamp"] == "2025-06-21 00:00:00+02:00"  # summer time
     assert site_day[0]["prod_total"] > 0 and site_day[0]["self"] > 0
     assert abs(site_day[0]["conso_total"] - site_day[0]["self"] - site_day[0]["from_ext"]) < 1e-3
 
@@ -133,7 +139,7 @@ def test_series_for_any_range_agree_with_each_other(quick, token):
 
 
 def test_bad_requests_get_the_platforms_reason(quick, token):
-    site = get(quick, "/all_installations", token).json()[0]
+    site = get(quick, "/all_installations", token).json()[0]["id"]
     meters = get(quick, f"/meter_info/{site}", token).json()
     rule = next(m["id"] for m in meters if m["is_rule_meter"])
     flat = next(m["id"] for m in meters if not m["is_rule_meter"])
@@ -154,14 +160,17 @@ def test_bad_requests_get_the_platforms_reason(quick, token):
 
 
 def test_sensor_data_latest_or_a_range_in_epoch_ms(quick, token):
-    site = get(quick, "/all_installations", token).json()[0]
+    site = get(quick, "/all_installations", token).json()[0]["id"]
     sensor = get(quick, f"/{site}/sensors_list", token).json()[0]["id"]
     latest = get(quick, f"/{site}/sensor_data/{sensor}", token).json()
     assert len(latest) == 1 and time.time() - latest[0]["timestamp"] / 1000 < 20 * 60
-    now = datetime.now().replace(microsecond=0)
-    params = {"t_s": (now.replace(hour=0, minute=0)).isoformat(), "t_e": now.isoformat()}
+    # The guide's range is UTC without a zone: the last hour, built in UTC (a range
+    # from local midnight, sent as UTC, lies in the future after midnight in Zurich).
+    now = datetime.now(UTC)
+    params = {"t_s": utc_param(now - timedelta(hours=1)), "t_e": utc_param(now)}
     ranged = get(quick, f"/{site}/sensor_data/{sensor}", token, params=params).json()
-    assert len(ranged) >= 1 and all(isinstance(p["timestamp"], int) for p in ranged)
+    assert 3 <= len(ranged) <= 4 and all(isinstance(p["timestamp"], int) for p in ranged)
+    assert all(now.timestamp() - 3600 < p["timestamp"] / 1000 <= now.timestamp() for p in ranged)
 
 
 def test_two_calls_less_than_a_second_apart_get_429_with_retry_after(climkit):
@@ -240,3 +249,48 @@ def test_trainer_page_shows_the_account(quick):
         302,
         403,
     )
+
+
+@pytest.mark.parametrize(
+    ("night", "quarters", "hours", "day_length"),
+    [
+        # Last Sunday of October: 03:00 summer time is 02:00 winter time, 02:xx comes twice.
+        ("2025-10-26", ["02:15+02", "02:30+02", "02:45+02", "02:00+01", "02:15+01", "02:30+01",
+                        "02:45+01", "03:00+01"], ["02:00+02", "02:00+01"], 25),
+        # Last Sunday of March: 02:00 winter time is 03:00 summer time, 02:xx never comes.
+        ("2025-03-30", ["01:15+01", "01:30+01", "01:45+01", "03:00+02", "03:15+02", "03:30+02",
+                        "03:45+02", "04:00+02"], ["01:00+01", "03:00+02"], 23),
+    ],
+)  # fmt: skip
+def test_series_through_a_dst_change_have_every_quarter_hour_once(
+    quick, token, night, quarters, hours, day_length
+):
+    """Two UTC hours across the change: eight periods, each at its own local time and
+    offset, in the hour it belongs to; the local day around them has 25 or 23 hours.
+    (Nights of 2025: the sandbox has no data for the future, wherever a run's clock is.)"""
+    site = get(quick, "/all_installations", token).json()[0]["id"]
+    flat = next(m["id"] for m in get(quick, f"/meter_info/{site}", token).json()
+                if m["name"] == "Wohnung 1.1")  # fmt: skip
+    path = f"/meter_data/{site}/{flat}"
+
+    def local(hh_mm_offset: str) -> str:  # "02:15+02" → "2025-10-26 02:15:00+02:00"
+        return f"{night} {hh_mm_offset[:5]}:00{hh_mm_offset[5:]}:00"
+
+    utc = datetime.fromisoformat(night).replace(tzinfo=UTC)  # 01:00 or 02:00 local
+    two_hours = {"t_s": utc_param(utc), "t_e": utc_param(utc + timedelta(hours=2))}
+    quarter = post(quick, path, token, two_hours).json()
+    assert [q["timestamp"] for q in quarter] == [local(q) for q in quarters]
+    raw = post(quick, f"/meter_data_raw/{site}/{flat}", token, two_hours).json()
+    assert [r["timestamp"] for r in raw] == [q["timestamp"] for q in quarter]
+    hourly = post(quick, path, token, {**two_hours, "sampling_frequency": "H"}).json()
+    assert [h["timestamp"] for h in hourly] == [local(h) for h in hours]
+    for hour, its_quarters in zip(hourly, (quarter[:4], quarter[4:]), strict=True):
+        assert hour["total"] == pytest.approx(sum(q["total"] for q in its_quarters), abs=1e-3)
+
+    midnight = datetime.fromisoformat(night).replace(tzinfo=ZoneInfo("Europe/Zurich"))
+    whole_day = {"t_s": utc_param(midnight), "t_e": utc_param(midnight + timedelta(days=1))}
+    every = post(quick, path, token, whole_day).json()
+    assert len(every) == day_length * 4
+    day = post(quick, path, token, {**whole_day, "sampling_frequency": "D"}).json()
+    assert [d["timestamp"] for d in day] == [local("00:00+02" if day_length == 25 else "00:00+01")]
+    assert day[0]["total"] == pytest.approx(sum(q["total"] for q in every), abs=1e-2)

@@ -1,5 +1,6 @@
 """The Spark sandbox as a partner would meet it: its identity server and API over HTTP,
-built to the guide (and NOTES.md), not to our client."""
+built to the guide (and NOTES.md), not to our client. The guide's form (SPARK_API=guide);
+test_spark_sandbox_current.py has the current form."""
 
 import base64
 import hashlib
@@ -9,10 +10,11 @@ import uuid
 
 import pytest
 import requests
+from django.contrib.auth.models import Permission
 
 from ..loopback import Answer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("spark_guide")]
 API = "/sandbox/spark/energy-coordination/v1"
 TOKEN = "/sandbox/spark/identity/connect/token"
 FORM = {"grant_type": "client_credentials", "client_id": "portal-sandbox"}
@@ -253,11 +255,13 @@ def test_webhook_test_event_is_signed_and_delivered(api, spark, loopback):
     )  # fmt: skip
     assert created.status_code == 201
     webhook = created.json()
-    assert webhook["enabled"] is True and webhook["status"] == "Active"
+    # The spec's WebhookStatus: New until a delivery went, then how it went.
+    assert webhook["enabled"] is True and webhook["status"] == "New"
     assert "webhookSecret" not in json.dumps(api.get(api.base + "/webhooks", timeout=10).json())
 
     outcome = post(api, f"/webhooks/{webhook['webhookId']}/test").json()
     assert outcome["delivered"] is True and outcome["attempts"] == 1
+    assert api.get(api.base + f"/webhooks/{webhook['webhookId']}").json()["status"] == "Healthy"
 
     [delivery] = loopback.received
     expected = base64.b64encode(hmac.new(secret.encode(), delivery.body, hashlib.sha256).digest())
@@ -295,7 +299,8 @@ def test_webhook_validation(api):
     assert set(response.json()["errors"]) == {"webhookUrl", "notificationTypes"}
 
 
-def test_reports_as_the_guide_sends_them(api, spark):
+def test_reports_as_the_guide_sends_them(api, spark, settings):
+    settings.SPARK_REPORT_UNITS = "guide"  # the guide's example: a fraction and Wh
     report = {
         "eventId": str(uuid.uuid4()),
         "name": "Vehicle Started Charging",
@@ -336,6 +341,8 @@ def test_trainer_page_lists_users_with_their_meters_vehicles_resources(
 
     staff = django_user_model.objects.create_user("trainer", password="pw", is_staff=True)
     client.force_login(staff)
+    assert client.get("/sandbox/spark/").status_code == 403  # staff, but not a trainer
+    staff.user_permissions.add(Permission.objects.get(codename="control_sandbox"))
     page = client.get("/sandbox/spark/").content.decode()
     for text in (user, METER["meterPointId"], "Tesla Model 3", VEHICLE["vehicleId"],
                  "HotWaterTank", "1750 W, 1250 W"):  # fmt: skip

@@ -99,6 +99,11 @@ class Sandbox:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def options(self, **values) -> dict:
+        response = self.http.post(f"{self.control}/options", json=values, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def glitch(self, **spec) -> dict:
         response = self.http.post(f"{self.control}/glitches", json=spec, timeout=10)
         assert response.status_code == 201, response.text
@@ -191,7 +196,9 @@ def test_building_with_units_and_paging(sandbox):
     assert first["totalNumPages"] == second["totalNumPages"] == 2
     listed = first["spaces"] + second["spaces"]
     assert [s["id"] for s in listed] == [building, *units]  # creation order
-    assert listed[0]["parentSpaceId"] is None
+    # Optional fields without a value are left out, never null (the spec's Space marks
+    # none nullable).
+    assert "parentSpaceId" not in listed[0] and "addressLineTwo" not in listed[0]
     assert listed[0]["addressLineOne"] == "Lindenweg 3"
     assert {s["parentSpaceId"] for s in listed[1:]} == {building}
     assert listed[2]["addressLineTwo"] == "2. OG"
@@ -201,7 +208,11 @@ def test_building_with_units_and_paging(sandbox):
     assert len(everything["spaces"]) == 3 and everything["totalNumPages"] == 1
     empty_page = sandbox.call("GET", "/spaces", params={"page": 5, "pageSize": 2}).json()
     assert empty_page["spaces"] == []
-    assert_problem(sandbox.call("GET", "/spaces", params={"pageSize": 101}), 400, "PageSize")
+    # The spec gives pageSize a minimum (1) and no maximum.
+    large = sandbox.call("GET", "/spaces", params={"pageSize": 1000})
+    assert large.status_code == 200 and len(large.json()["spaces"]) == 3
+    assert_problem(sandbox.call("GET", "/spaces", params={"pageSize": 0}), 400, "PageSize")
+    assert_problem(sandbox.call("GET", "/spaces", params={"page": -1}), 400, "Page")
     assert_problem(sandbox.call("GET", "/spaces", params={"page": "x"}), 400, "Page")
 
 
@@ -235,7 +246,19 @@ def test_bad_category_message_and_bad_json(sandbox):
     assert_problem(garbage, 400)
 
 
+def test_a_postcode_is_any_string_unless_the_dach_rule_is_on(sandbox):
+    # The spec's postcode is a string: a British one is as good as a Swiss one.
+    london = sandbox.create_space(postcode="SW1A 1AA")
+    assert sandbox.space(london)["postcode"] == "SW1A 1AA"
+    assert sandbox.options(dach_postcodes_only=True)["dach_postcodes_only"] is True
+    problem = assert_problem(
+        sandbox.call("PUT", f"/spaces/{london}", json={"postcode": "SW1A 1AA"}), 400, "Postcode"
+    )
+    assert problem["detail"] == "The postcode must have 4 or 5 digits."
+
+
 def test_postcode_rule_answers_with_a_detail_and_the_field(sandbox):
+    sandbox.options(dach_postcodes_only=True)
     problem = assert_problem(
         sandbox.call("POST", "/spaces", json={**BUILDING, "postcode": "80A"}), 400
     )
@@ -321,6 +344,7 @@ def test_update_refuses_cycles_bad_postcodes_and_unknown_spaces(sandbox):
     assert_problem(cycle, 400, "ParentSpaceId")
     itself = sandbox.call("PUT", f"/spaces/{building}", json={"parentSpaceId": building})
     assert_problem(itself, 400, "ParentSpaceId")
+    sandbox.options(dach_postcodes_only=True)
     bad_postcode = sandbox.call("PUT", f"/spaces/{unit}", json={"postcode": "123456"})
     assert assert_problem(bad_postcode, 400, "Postcode")["detail"].startswith("The postcode")
     unknown = "5c2f0976-7afc-4d14-a6d5-99d3ae838780"
@@ -554,14 +578,14 @@ def test_readings_are_stored_and_validated(sandbox):
             "externalDeviceId": "123456789ABCD",
             "readings": [
                 {"obisCode": "1.8.0", "timestamp": 1714635961, "value": 10.5},
-                {"obisCode": "1-0:2.8.0*255", "timestamp": 1714635961000, "value": 0},
+                {"obisCode": "1-1:2.8.0", "timestamp": 1714635961, "value": 0},
             ],
         },
         {
             "deviceId": device,
             "readings": [
                 {
-                    "obisCode": "1-0:1.8.0",
+                    "obisCode": "1-1:1.8.0",
                     "timestamp": 1714636861,
                     "value": 11,
                     "status": "PRELIMINARY",
@@ -599,6 +623,74 @@ def test_readings_are_stored_and_validated(sandbox):
     assert sandbox.state()["readings_count"] == 3  # nothing of the bad batch stored
     not_a_list = sandbox.call("POST", "/devices/readings", json={"deviceId": device})
     assert_problem(not_a_list, 400, "$")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "1-0:1.8.0*255",  # IEC's full form: the spec writes 1-1:1.8.0
+        "1-0:1.8.0",
+        "1.7.0",  # power: the spec lists no power code
+        "1-1:1.7.0",
+        "1.8.1",  # a tariff register
+        "1.0.0",  # heat and water exist in full only
+        "8-0:1.0.0*255",
+        "1-65:1.29.0*255",  # one of our own codes
+    ],
+)
+def test_only_the_specs_obis_codes_are_accepted(sandbox, code):
+    space = sandbox.create_space()
+    sandbox.create_device(space, externalDeviceId="CH-OBIS")
+    body = [
+        {
+            "externalDeviceId": "CH-OBIS",
+            "readings": [{"obisCode": code, "timestamp": 1714635961, "value": 1.0}],
+        }
+    ]
+    problem = assert_problem(sandbox.call("POST", "/devices/readings", json=body), 400)
+    assert problem["errors"] == {
+        "[0].Readings[0].ObisCode": [f"'{code}' is not an accepted OBIS code."]
+    }
+
+
+def test_every_code_the_spec_lists_is_accepted(sandbox):
+    space = sandbox.create_space()
+    sandbox.create_device(space, externalDeviceId="CH-ALL")
+    codes = [
+        *("1.8.0", "1.9.0", "1.29.0", "2.8.0", "2.9.0", "2.29.0"),
+        *("1-1:1.8.0", "1-1:2.29.0", "2.9.0 G.03", "1-1:1.9.0 P.01", "2.9.0 P.01"),
+        *("6-1:1.0.0", "7-1:3.1.0", "8-1:1.0.0"),
+    ]
+    readings = [{"obisCode": c, "timestamp": 1714635961, "value": 1.0} for c in codes]
+    body = [{"externalDeviceId": "CH-ALL", "readings": readings}]
+    assert sandbox.call("POST", "/devices/readings", json=body).status_code == 200
+    assert sandbox.state()["readings_count"] == len(codes)
+
+
+def test_timestamps_are_int64s_in_the_one_unit_the_platform_reads(sandbox):
+    space = sandbox.create_space()
+    sandbox.create_device(space, externalDeviceId="CH-TIME")
+
+    def post(timestamp):
+        reading = {"obisCode": "1.8.0", "timestamp": timestamp, "value": 1.0}
+        body = [{"externalDeviceId": "CH-TIME", "readings": [reading]}]
+        return sandbox.call("POST", "/devices/readings", json=body)
+
+    # NewReading.timestamp is an int64: a fraction of a second is not one.
+    fraction = assert_problem(post(1714635961.5), 400, "[0].Readings[0].Timestamp")
+    assert "Int64" in fraction["errors"]["[0].Readings[0].Timestamp"][0]
+    # Seconds by default (the spec's example): milliseconds are beyond the year 9999.
+    assert sandbox.state()["options"]["timestamp_unit"] == "seconds"
+    assert_problem(post(1714635961000), 400, "[0].Readings[0].Timestamp")
+    assert post(1714635961).status_code == 200
+    # Switched to milliseconds, the same instant arrives in them, and one reading it is.
+    assert sandbox.options(timestamp_unit="milliseconds")["timestamp_unit"] == "milliseconds"
+    assert post(1714635961000).status_code == 200
+    assert sandbox.state()["readings_count"] == 1
+    bad = sandbox.http.post(
+        f"{sandbox.control}/options", json={"timestamp_unit": "minutes"}, timeout=10
+    )
+    assert bad.status_code == 400 and "timestamp_unit" in bad.json()["errors"]
 
 
 # --- invites --------------------------------------------------------------------------
@@ -874,6 +966,7 @@ def test_reset_wipes_everything(sandbox):
     assert sandbox.accept(sandbox.invite(unit)).status_code == 200
     sandbox.fault(mode="error", count=5)
     sandbox.glitch(mode="empty_object", count=3)
+    sandbox.options(timestamp_unit="milliseconds", dach_postcodes_only=True)
     assert sandbox.http.post(f"{sandbox.control}/reset", timeout=10).status_code == 200
 
     state = sandbox.state()
@@ -888,6 +981,7 @@ def test_reset_wipes_everything(sandbox):
         "tokens_valid": 0,
     }
     assert state["glitches"] == []
+    assert state["options"] == {"timestamp_unit": "seconds", "dach_postcodes_only": False}
     assert state["requests"] == {} and state["faults"] == []
     assert_problem(sandbox.call("GET", "/spaces"), 401)  # tokens are gone too
     sandbox.login()

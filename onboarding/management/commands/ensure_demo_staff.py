@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 
-from onboarding.roles import ONBOARDING_STAFF, ensure_roles
+from onboarding.roles import ONBOARDING_STAFF, TRAINERS, ensure_roles
+from portal.secret_files import write_secret
 
 USERNAME = "demo"
 
@@ -19,8 +20,7 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("The demo login exists in embedded mode (DEBUG) only.")
         password_file = settings.VAR_DIR / "demo-password"
-        if not password_file.exists():
-            password_file.write_text(secrets.token_urlsafe(9))
+        write_secret(password_file, secrets.token_urlsafe(9))  # 0600, like every var/ secret
         password = password_file.read_text().strip()
         user, _ = get_user_model().objects.get_or_create(username=USERNAME)
         user.is_staff = user.is_superuser = True
@@ -29,6 +29,8 @@ class Command(BaseCommand):
         # The portal's role for creating and changing (made by migration onboarding …_pages).
         ensure_roles(Group, Permission)
         user.groups.add(Group.objects.get(name=ONBOARDING_STAFF))
+        # And the trainer's: the demo walks through the sandboxes' switches too.
+        user.groups.add(Group.objects.get(name=TRAINERS))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo staff login: {USERNAME} / {password}  at {settings.SANDBOX_BASE_URL}/"

@@ -13,7 +13,9 @@ One row per unit; several buildings may share a file (rows grouped by `building`
 Delimiter comma or semicolon, UTF-8 with or without BOM, header names in any order:
   building*, address_line_one*, address_line_two, postcode*, city*, category, unit*,
   device_name, external_device_id, medium, device_type, is_main_device,
-  tenant_name, tenant_email, send_invite_email                      (* required)
+  tenant_name, tenant_email, send_invite_email,
+  meter_point_id, vehicle_brand, vehicle_model, vehicle_year, vehicle_vin,
+  resource_type, resource_brand, resource_model                     (* required)
 
 - The address columns are the building's and must be the same on all its rows; units
   keep no address of their own and are sent with their building's.
@@ -24,6 +26,13 @@ Delimiter comma or semicolon, UTF-8 with or without BOM, header names in any ord
   given, else by its name in the unit; an empty external_device_id never clears one.
 - With `tenant_email`, the unit gets that tenant (tenant_name required) and an invite
   (send_invite_email default true).
+- A tenant's Volue Spark parts, one set per row (each needs tenant_email): a meter by
+  `meter_point_id` (its location type from the unit: a flat is residential, a shop or
+  office commercial); a vehicle by `vehicle_brand` and `vehicle_model` (year and VIN
+  optional; matched by VIN, else by brand and model); a resource by `resource_type`
+  (HotWaterTank, HeatPump, Battery, ElectricBoiler, Charger, HVAC, SolarInverter or
+  Generic; one of each type per tenant) with optional brand and model, bound to the
+  row's meter. A meter or VIN of another tenant is refused: move it by hand.
 - Booleans: true/false, yes/no, ja/nein, 1/0. An empty cell means the default; a column
   left out of the file leaves that value alone on objects that already exist.
 

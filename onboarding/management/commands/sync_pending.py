@@ -12,10 +12,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from onboarding.management.progress_bar import RunDisplay
 from onboarding.sync import engine
 from onboarding.sync.models import ProviderConnection, SyncRecord
 from onboarding.sync.tasks import due_records
-from onboarding.sync_display import exact, next_try, state_label
+from onboarding.sync_display import iso, next_try, state_label
 from providers import coverage, registry
 
 BATCH = 500
@@ -60,19 +61,13 @@ class Command(BaseCommand):
         self.providers = [provider] if provider else registry.enabled()
         deadline = None if wait is None else time.monotonic() + wait
         outcomes = Counter()
-        while True:
-            self._push_due(outcomes)
-            if deadline is None:
-                break
-            open_rows = self._open_rows()
-            if not open_rows.exists():
-                break
-            if self._only_disconnected(open_rows):
-                break  # nothing will move until check_providers reconnects
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            time.sleep(min(left, POLL_SECONDS, self._until_next(open_rows)))
+        # With --wait: per platform, how far it has got (bars on a terminal, else lines).
+        self.display = None if wait is None else RunDisplay(self._all_rows(), self.stderr)
+        try:
+            self._push_and_wait(outcomes, deadline)
+        finally:
+            if self.display is not None:
+                self.display.close()
         self._report(outcomes)
         bad = self._list_bad()
         still_open = self._open_rows().count() if wait is not None else 0
@@ -85,6 +80,29 @@ class Command(BaseCommand):
             )
         if bad:
             raise CommandError(f"{bad} rows failed or need attention")
+
+    def _push_and_wait(self, outcomes: Counter, deadline: float | None) -> None:
+        while True:
+            self._push_due(outcomes)
+            if deadline is None:
+                break
+            open_rows = self._open_rows()
+            if not open_rows.exists():
+                break
+            if self._only_disconnected(open_rows):
+                break  # nothing will move until check_providers reconnects
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._tick()
+            time.sleep(min(left, POLL_SECONDS, self._until_next(open_rows)))
+
+    def _tick(self) -> None:
+        if self.display is not None:
+            self.display.tick()
+
+    def _all_rows(self):
+        return SyncRecord.objects.filter(provider__in=self.providers)
 
     # --- pushing ------------------------------------------------------------------------
     def _push_due(self, outcomes: Counter) -> None:
@@ -101,6 +119,7 @@ class Command(BaseCommand):
                 if outcome is not None:
                     outcomes[outcome.state] += 1
                     progressed = True
+                self._tick()
             if not progressed:  # nothing due, or only rows another worker holds
                 return
 
@@ -158,11 +177,11 @@ class Command(BaseCommand):
             if row.provider in disconnected:
                 when = "when check_providers reconnects the platform"
             elif row.state == State.IN_FLIGHT:
-                when = f"in flight since {exact(row.claimed_at)}"
+                when = f"in flight since {iso(row.claimed_at)}"
             else:
                 retry = next_try(row, now)
                 when = "due now" if retry == "due now" else f"next try {retry}"
-                when += f" ({exact(row.not_before)})"
+                when += f" ({iso(row.not_before)})"
             reason = f": {row.last_error}" if row.last_error else ""
             self.stdout.write(
                 f"  {state_label(row)}: {_name(row)} → {coverage.label(row.provider)}, "

@@ -6,6 +6,10 @@ Fault switches, latency, token expiry, reset and state come from the shared sand
   remove a meter, so a catalogue refresh has something new, changed or gone to find;
 - `_sandbox/rate_limit` (GET, POST `{"seconds": 1.0}`): the interval the sandbox enforces
   (the guide's 1 s by default; tests that are not about the limit may shorten it);
+- `_sandbox/answers` (GET, POST `{"installations": "objects" | "site_id" | "ids",
+  "prim_ad_as_text": false}`): how it answers where public sources disagree
+  (NOTES.md): `/all_installations` as the guide's objects (default, with `id`), as
+  objects with `site_id`, or as id strings; `prim_ad` as the guide's int or as text;
 - the state: sites, meters, sensors, token count, and every request's time as the rate
   limit saw it (`rate_limit.arrivals`).
 """
@@ -28,7 +32,7 @@ from providers.sandbox_kit.panel import control_panel
 
 from . import auth, throttle
 from .account import ensure_seeded, object_id, seed
-from .models import AccessToken, Arrival, Meter, RateLimit, Sensor, Site
+from .models import AccessToken, AnswerShapes, Arrival, Meter, RateLimit, Sensor, Site
 from .views import PLATFORM, meter_json, sensor_json, site_json
 
 
@@ -63,7 +67,7 @@ def _state(request) -> dict:
 
 
 def _reset() -> None:
-    for model in (Meter, Sensor, Site, AccessToken, Arrival, RateLimit):
+    for model in (Meter, Sensor, Site, AccessToken, Arrival, RateLimit, AnswerShapes):
         model.objects.all().delete()
     seed()
 
@@ -171,6 +175,34 @@ def rate_limit(request):
     return JsonResponse({"seconds": throttle.interval()})
 
 
+@control_access
+@require_http_methods(["GET", "POST"])
+def answers(request):
+    shapes = AnswerShapes.objects.filter(pk=1).first() or AnswerShapes(pk=1)
+    if request.method == "POST":
+        data = json_body(request)
+        if not isinstance(data, dict):
+            return bad({"$": ["Expected a JSON object."]})
+        errors = {}
+        choices = [value for value, _ in AnswerShapes.INSTALLATIONS]
+        if "installations" in data:
+            if data["installations"] in choices:
+                shapes.installations = data["installations"]
+            else:
+                errors["installations"] = [f"installations must be one of {', '.join(choices)}."]
+        if "prim_ad_as_text" in data:
+            if isinstance(data["prim_ad_as_text"], bool):
+                shapes.prim_ad_as_text = data["prim_ad_as_text"]
+            else:
+                errors["prim_ad_as_text"] = ["prim_ad_as_text must be true or false."]
+        if errors:
+            return bad(errors)
+        shapes.save()
+    return JsonResponse(
+        {"installations": shapes.installations, "prim_ad_as_text": shapes.prim_ad_as_text}
+    )
+
+
 # --- trainer page ---------------------------------------------------------------------
 
 
@@ -190,7 +222,7 @@ def index(request):
                 PLATFORM,
                 base_url=root + "api/v1",
                 control_url=root + "_sandbox",
-                extra_controls="meters, rate_limit",
+                extra_controls="meters, rate_limit, answers",
                 spared="/auth",
             ),
             "interval": throttle.interval(),

@@ -91,3 +91,21 @@ class Arrival(models.Model):
 
     def __str__(self):
         return f"{self.at:.3f} {self.endpoint} {'ok' if self.admitted else '429'}"
+
+
+class AnswerShapes(models.Model):
+    """One row (pk=1): how the sandbox answers where public sources disagree (NOTES.md),
+    set over `_sandbox/answers`; no row means the guide's shapes."""
+
+    OBJECTS, SITE_ID, IDS = "objects", "site_id", "ids"
+    INSTALLATIONS = [
+        (OBJECTS, "objects with id (the guide: a list of objects)"),
+        (SITE_ID, "objects with site_id (one public client)"),
+        (IDS, "id strings (another public client)"),
+    ]
+    installations = models.CharField(max_length=10, choices=INSTALLATIONS, default=OBJECTS)
+    # The guide says `prim_ad: <int>`; "string" answers it as text, as some sites do.
+    prim_ad_as_text = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"all_installations as {self.installations}"

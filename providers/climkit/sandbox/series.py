@@ -234,11 +234,13 @@ def local_end(end: float, zone: ZoneInfo) -> datetime:
 def group(ends: Iterable[float], frequency: str, zone: ZoneInfo):
     """[(timestamp shown, [period ends])]: 15T shows each period's end, longer
     frequencies their start (the guide)."""
-    groups: dict[datetime, list[float]] = {}
+    groups: dict[float, tuple[datetime, list[float]]] = {}
     for end in ends:
-        key = local_end(end, zone) if frequency == "15T" else period_start(end, frequency, zone)
-        groups.setdefault(key, []).append(end)
-    return list(groups.items())
+        shown = local_end(end, zone) if frequency == "15T" else period_start(end, frequency, zone)
+        # Keyed by the instant, not the local time: in the night the clocks go back, 02:15
+        # comes twice, and Python finds two times of one zone equal by their wall clock.
+        groups.setdefault(shown.timestamp(), (shown, []))[1].append(end)
+    return list(groups.values())
 
 
 # --- the sandbox's answers --------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Mounted at /sandbox/climkit/ (portal/urls.py, from the registry).
 
 - api/v1/...   the developer API, same paths as https://api.climkit.io/api/v1
-- _sandbox/... control endpoints (faults, tokens, latency, reset, state, meters, rate limit)
+- _sandbox/... control endpoints (faults, tokens, latency, reset, state, meters, rate limit,
+               answers: the shapes public sources disagree on)
 - ""           the trainer page
 """
 
@@ -27,5 +28,6 @@ urlpatterns = [
     path("_sandbox/meters", control.meters, name="control-meters"),
     path("_sandbox/meters/<str:meter_id>", control.meter_detail, name="control-meter"),
     path("_sandbox/rate_limit", control.rate_limit, name="rate-limit"),
+    path("_sandbox/answers", control.answers, name="answers"),
     *control.urls,
 ]

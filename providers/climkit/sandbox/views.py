@@ -25,7 +25,7 @@ from providers.sandbox_kit.endpoint import api_endpoint as kit_endpoint
 from . import series
 from .account import ensure_seeded
 from .auth import credentials_ok, issue_token, token_problem
-from .models import Meter, Sensor, Site
+from .models import AnswerShapes, Meter, Sensor, Site
 from .throttle import rate_limited
 
 PLATFORM = "climkit"
@@ -76,15 +76,31 @@ def site_json(site: Site) -> dict:
     }
 
 
-def meter_json(meter: Meter) -> dict:
+def meter_json(meter: Meter, shapes: AnswerShapes | None = None) -> dict:
+    shapes = shapes or AnswerShapes()
     return {
         "id": meter.object_id,
         "type": meter.type,
         "name": meter.name,
         "mode": meter.mode,
-        "prim_ad": meter.prim_ad,
+        "prim_ad": str(meter.prim_ad) if shapes.prim_ad_as_text else meter.prim_ad,
         "is_rule_meter": meter.is_rule_meter,
     }
+
+
+def answer_shapes() -> AnswerShapes:
+    return AnswerShapes.objects.filter(pk=1).first() or AnswerShapes(pk=1)
+
+
+def installation_item(site: Site, shapes: AnswerShapes):
+    """One `/all_installations` item. The guide: "a list of objects", fields unnamed;
+    ours carry `id` (as its meters name theirs), `site_ref` and `name`. NOTES.md: one
+    public client reads id strings, another `site_id` from objects: the switch
+    (`_sandbox/answers`) answers either."""
+    if shapes.installations == AnswerShapes.IDS:
+        return site.object_id
+    key = "site_id" if shapes.installations == AnswerShapes.SITE_ID else "id"
+    return {key: site.object_id, "site_ref": site.site_ref, "name": site.name}
 
 
 def sensor_json(sensor: Sensor) -> dict:
@@ -196,7 +212,8 @@ def auth(request):
 @api_endpoint("/all_installations", methods=("GET",))
 def all_installations(request):
     ensure_seeded()
-    return _list(list(Site.objects.values_list("object_id", flat=True)))
+    shapes = answer_shapes()
+    return _list([installation_item(site, shapes) for site in Site.objects.all()])
 
 
 @api_endpoint("/installation_infos/{site_id}", methods=("GET",))
@@ -206,7 +223,8 @@ def installation_infos(request, site_id):
 
 @api_endpoint("/meter_info/{site_id}", methods=("GET",))
 def meter_info(request, site_id):
-    return _list([meter_json(m) for m in _site(site_id).meters.all()])
+    shapes = answer_shapes()
+    return _list([meter_json(m, shapes) for m in _site(site_id).meters.all()])
 
 
 @api_endpoint("/site_data/{site_id}/{meter_type}", methods=("POST",))

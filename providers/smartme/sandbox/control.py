@@ -10,6 +10,8 @@ staff would on smart-me, so tests and trainers can change what the catalogue see
   ("CounterReading", "CounterReadingUnit", …, "ValueDate"); a new value without a
   ValueDate is dated now
 - `DELETE _sandbox/devices/<id>`
+- `GET`/`POST _sandbox/rate_limit` {"requests": 600, "per_seconds": 60}: the API's
+  limit (throttle.py; 0 requests = none), with how many were refused
 """
 
 import uuid
@@ -31,7 +33,7 @@ from providers.sandbox_kit.control import (
 from providers.sandbox_kit.panel import control_panel
 
 from ..values import ENERGY_TYPES, MBUS_GATEWAY, parse_value_date
-from . import auth, seed
+from . import auth, seed, throttle
 from .models import AccessToken, Device
 from .serialize import READING_FIELDS, device_json, gateway_json
 from .views import PLATFORM
@@ -59,6 +61,7 @@ def _state(request) -> dict:
 
 def _reset() -> None:
     seed.reset()
+    throttle.RateLimit.objects.all().delete()
 
 
 urls = control_urls(PLATFORM, state=_state, reset=_reset, expire_tokens=auth.expire_all)
@@ -180,7 +183,23 @@ def change_device(request, device_id: str):
     return JsonResponse(device_json(device))
 
 
+@control_access
+@require_http_methods(["GET", "POST"])
+def rate_limit(request):
+    if request.method == "POST":
+        data = json_body(request)
+        requests = data.get("requests") if isinstance(data, dict) else None
+        seconds = data.get("per_seconds") if isinstance(data, dict) else None
+        if not isinstance(requests, int) or isinstance(requests, bool) or requests < 0:
+            return bad({"requests": ["requests must be an integer, 0 for no limit."]})
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+            return bad({"per_seconds": ["per_seconds must be a positive number."]})
+        throttle.configure(requests, float(seconds))
+    return JsonResponse(throttle.settings_json())
+
+
 device_urls = [
+    path("_sandbox/rate_limit", rate_limit, name="rate-limit"),
     path("_sandbox/devices", add_device, name="add-device"),
     path("_sandbox/devices/<str:device_id>", change_device, name="device"),
 ]

@@ -55,3 +55,17 @@ class Seeded(models.Model):
 
     def __str__(self):
         return f"seeded at {self.seeded_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RateLimit(models.Model):
+    """One row (pk=1): the API's request budget, a fixed window shared by every server
+    process; a missing row means the default (throttle.py)."""
+
+    requests = models.PositiveIntegerField()  # per window; 0 = no limit
+    per_seconds = models.FloatField()
+    window_start = models.FloatField(null=True, blank=True)  # epoch seconds
+    used = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.requests} per {self.per_seconds} s"

@@ -2,9 +2,12 @@
 
 - `GET /Devices` (the sample's URL ends in a slash; both are served), `GET /Devices/{id}`,
   `GET /DevicesByEnergy?meterEnergyType=N`, `GET /gateway/mbus/{id}`;
-- the OAuth token endpoint at the guide's `/api/oauth/token/` and at `/oauth/token`
-  (NOTES.md: the platform's own sample and discovery document), client credentials only,
-  the client authenticating by Basic header or in the form body.
+- the OAuth token endpoint at `/oauth/token` (NOTES.md: the platform's own Python sample
+  and discovery document) and the guide's `/api/oauth/token/`, client credentials only,
+  the client authenticating by Basic header or in the form body, `scope` one or more
+  of SCOPES (the Python sample asks `device.read`);
+- a rate limit on every request, token endpoints included: 429 with `Retry-After` in
+  seconds (NOTES.md), throttle.py.
 
 Where the guide is silent the sandbox does what the platform, an ASP.NET Web API, does
 by default: errors are `{"Message": "..."}`; a missing or non-integer query parameter is
@@ -22,6 +25,7 @@ from . import auth
 from .models import Device
 from .seed import ensure_seeded
 from .serialize import device_json, gateway_json
+from .throttle import rate_limited
 
 PLATFORM = "smartme"
 
@@ -40,9 +44,13 @@ def _authenticate(request) -> str | None:
 
 
 def api(template: str):
-    return api_endpoint(
-        PLATFORM, template, methods=("GET",), error=error, authenticate=_authenticate
-    )
+    def decorate(view):
+        inner = api_endpoint(
+            PLATFORM, template, methods=("GET",), error=error, authenticate=_authenticate
+        )(view)
+        return rate_limited(error)(inner)  # the gateway's limit comes first
+
+    return decorate
 
 
 def _device_or_404(device_id: str, **filters) -> Device:
@@ -94,7 +102,8 @@ def mbus_gateway(request, gateway_id: str):
 
 
 def oauth_error(status: int, detail: str, code: str = "") -> JsonResponse:
-    code = code or {400: "invalid_request", 401: "invalid_client"}.get(status, "server_error")
+    code = code or {400: "invalid_request", 401: "invalid_client",
+                    429: "temporarily_unavailable"}.get(status, "server_error")  # fmt: skip
     response = JsonResponse({"error": code, "error_description": detail}, status=status)
     response["Cache-Control"] = "no-store"
     if status == 401:
@@ -102,7 +111,13 @@ def oauth_error(status: int, detail: str, code: str = "") -> JsonResponse:
     return response
 
 
+# Scopes smart-me's own samples ask for (NOTES.md: the Python sample `device.read`, the
+# .NET sample "with scopes"); an unknown one is RFC 6749's invalid_scope.
+SCOPES = {"device.read", "device.write", "user.read", "offline_access"}
+
+
 def _token_view(template: str):
+    @rate_limited(oauth_error)
     @api_endpoint(PLATFORM, template, methods=("POST",), error=oauth_error, is_token_endpoint=True)
     def token(request):
         ensure_seeded()
@@ -120,8 +135,14 @@ def _token_view(template: str):
             credentials = (form.get("client_id", ""), form.get("client_secret", ""))
         if not auth.client_ok(*credentials):
             return oauth_error(401, "The client credentials are invalid.")
+        asked = set(form.get("scope", "").split())
+        if asked - SCOPES:
+            unknown = ", ".join(sorted(asked - SCOPES))
+            return oauth_error(400, f"Unknown scope: {unknown}.", "invalid_scope")
         lifetime = int(auth.TOKEN_LIFETIME.total_seconds())
         body = {"access_token": auth.issue_token(), "token_type": "Bearer", "expires_in": lifetime}
+        if asked:
+            body["scope"] = " ".join(sorted(asked))
         response = JsonResponse(body)
         response["Cache-Control"] = "no-store"
         return response
@@ -129,5 +150,8 @@ def _token_view(template: str):
     return token
 
 
+# Where the platform serves tokens: its own samples and discovery document use
+# `/oauth/token` on the API host (NOTES.md), the guide `/api/oauth/token/` (the .NET
+# sample's www host has it too); one sandbox host answers both.
 token_guide = _token_view("/api/oauth/token/")
 token_sample = _token_view("/oauth/token")

@@ -13,8 +13,21 @@ from providers.sandbox_kit import tokens
 from providers.sandbox_kit.control import control_access, control_urls
 from providers.sandbox_kit.panel import control_panel
 
-from . import auth
-from .models import AccessToken, Delivery, Meter, Report, Resource, User, Webhook
+from . import auth, current
+from .forms import is_current
+from .models import (
+    AccessToken,
+    Delivery,
+    Event,
+    Location,
+    Meter,
+    RefusedBody,
+    Report,
+    Resource,
+    User,
+    UserResource,
+    Webhook,
+)
 from .views import PLATFORM, meter_json, resource_json, user_json, webhook_json
 from .webhooks import delivery_json
 
@@ -23,6 +36,9 @@ TOKEN_PATH = "identity/connect/token"  # noqa: S105 - a path
 
 
 def users_with_holdings() -> list[dict]:
+    """Each user with what is registered under it, in the form being served."""
+    if is_current():
+        return _current_holdings()
     users = User.objects.prefetch_related("meters__user", "resources__user")
     return [
         {
@@ -35,32 +51,78 @@ def users_with_holdings() -> list[dict]:
     ]
 
 
-def _state(request) -> dict:
-    users = users_with_holdings()
-    return {
-        "counts": {
-            "users": len(users),
+def _current_holdings() -> list[dict]:
+    locations, resources = {}, {}
+    for location in Location.objects.all():
+        locations.setdefault(location.user_id, []).append(current.location_json(location))
+    for resource in UserResource.objects.all():
+        resources.setdefault(resource.user_id, []).append(current.resource_json(resource))
+    return [
+        {
+            **current.user_json(user),
+            "createdAt": user.created_at.isoformat(),
+            "locations": locations.get(user.user_id, []),
+            "vehicles": [r for r in resources.get(user.user_id, []) if _is_vehicle(r)],
+            "resources": [r for r in resources.get(user.user_id, []) if not _is_vehicle(r)],
+        }
+        for user in User.objects.all()
+    ]
+
+
+def _is_vehicle(resource: dict) -> bool:
+    return resource["resourceType"] == "Vehicle"
+
+
+def _counts() -> dict:
+    if is_current():
+        holdings = {
+            "locations": Location.objects.count(),
+            "vehicles": UserResource.objects.filter(resource_type="Vehicle").count(),
+            "resources": UserResource.objects.exclude(resource_type="Vehicle").count(),
+        }
+    else:
+        holdings = {
             "meters": Meter.objects.count(),
             "vehicles": Resource.objects.filter(resource_type="Vehicle").count(),
             "resources": Resource.objects.exclude(resource_type="Vehicle").count(),
-            "webhooks": Webhook.objects.count(),
-            "deliveries": Delivery.objects.count(),
-            "reports": Report.objects.count(),
-            "tokens_valid": tokens.valid_count(AccessToken),
-        },
-        "users": users,
+        }
+    return {
+        "users": User.objects.count(),
+        **holdings,
+        "webhooks": Webhook.objects.count(),
+        "deliveries": Delivery.objects.count(),
+        "events": Event.objects.count(),
+        "reports": Report.objects.count(),
+        "refused_bodies": RefusedBody.objects.count(),
+        "tokens_valid": tokens.valid_count(AccessToken),
+    }
+
+
+def _state(request) -> dict:
+    return {
+        "api": "current" if is_current() else "guide",
+        "counts": _counts(),
+        "users": users_with_holdings(),
         "webhooks": [webhook_json(w) for w in Webhook.objects.all()],
         "deliveries": [delivery_json(d) for d in Delivery.objects.select_related("webhook")],
         "reports": [
             {"id": str(r.report_id), "eventId": r.event_id, "name": r.name, "payloads": r.payloads}
             for r in Report.objects.all()
         ],
+        "events": [current.event_json(e) for e in Event.objects.all()],
+        "refused_bodies": [
+            {"endpoint": r.endpoint, "errors": r.errors, "body": r.body}
+            for r in RefusedBody.objects.all()
+        ],
     }
 
 
 def _reset() -> None:
-    # Users take their meters and resources with them; deliveries outlive their webhook.
-    for model in (Delivery, Webhook, Report, User, AccessToken):
+    # Users take their (guide-form) meters and resources with them; deliveries outlive
+    # their webhook.
+    for model in (
+        Delivery, Webhook, Report, Event, RefusedBody, UserResource, Location, User, AccessToken,
+    ):  # fmt: skip
         model.objects.all().delete()
 
 
@@ -88,5 +150,8 @@ def index(request):
                 delivery_json(d) for d in Delivery.objects.select_related("webhook").reverse()[:50]
             ],
             "reports": Report.objects.reverse()[:50],
+            "api": "current" if is_current() else "guide",
+            "events": Event.objects.all()[:50],
+            "refused": RefusedBody.objects.reverse()[:20],
         },
     )

@@ -9,6 +9,8 @@ a meter's address) and lets the descriptive rest be optional, and says so below.
 import re
 from urllib.parse import urlsplit
 
+from providers.sandbox_kit import targets
+
 # Spark's resource docs and reference spec (see client.RESOURCE_TYPES); Vehicle has its
 # own endpoint.
 RESOURCE_TYPES = {
@@ -193,7 +195,16 @@ def _http_url(c: Checker, value, path: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         c.add(path, f"The {path} field must be an absolute http or https URL.")
+    elif why := targets.refusal(value):  # no SSRF through the sandbox (sandbox_kit)
+        c.add(path, f"The {path} field is refused: {why}.")
     return value
+
+
+def check_webhook_url(value) -> dict[str, list[str]]:
+    """The errors of a webhook URL (none for an absolute http or https URL)."""
+    c = Checker()
+    _http_url(c, value, "webhookUrl")
+    return c.errors
 
 
 def check_webhook(data) -> tuple[dict, dict]:
@@ -237,9 +248,12 @@ def check_webhook(data) -> tuple[dict, dict]:
     return c.errors, clean
 
 
-def check_report(data) -> tuple[dict, dict]:
+def check_report(data, units: str = "guide") -> tuple[dict, dict]:
     """The guide's report: eventId, name, payloads of VehicleChargeAction (resourceId,
-    location, actionType Start/Stop, power W, stateOfCharge 0..1, batteryCapacity Wh)."""
+    location, actionType Start/Stop, power W, stateOfCharge and batteryCapacity: 0..1 and
+    Wh as the guide's example reads, or percent and kWh as Spark's Reports page has them
+    (`units`: "guide" or "reports"))."""
+    soc_top = 1 if units == "guide" else 100
     c = Checker()
     body = c.obj(data, "$") or {}
     clean = {
@@ -259,7 +273,7 @@ def check_report(data) -> tuple[dict, dict]:
         c.text(item, "resourceId", f"{path}.resourceId")
         c.choice(item, "actionType", f"{path}.actionType", ACTION_TYPES)
         c.number(item, "power", f"{path}.power", low=0, high=10_000_000)
-        c.number(item, "stateOfCharge", f"{path}.stateOfCharge", low=0, high=1)
+        c.number(item, "stateOfCharge", f"{path}.stateOfCharge", low=0, high=soc_top)
         c.number(item, "batteryCapacity", f"{path}.batteryCapacity", low=0, high=10_000_000)
         location = c.obj(item.get("location"), f"{path}.location", required=False) or {}
         c.number(location, "latitude", f"{path}.location.latitude", low=-90, high=90)

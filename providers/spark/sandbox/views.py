@@ -1,5 +1,7 @@
 """The identity server (`identity/connect/token`) and the Energy Coordination API
-(`energy-coordination/v1/...`), as the guide and NOTES.md describe them.
+(`energy-coordination/v1/...`) in the guide's form (SPARK_API=guide), as the guide and
+NOTES.md describe it, and what both forms share: webhooks and reports. The current form's
+own views are in current.py; urls.py serves the form SPARK_API names.
 
 Where the guide is silent the sandbox does what Spark's public docs and reference spec
 show, and says so next to the code:
@@ -17,17 +19,30 @@ show, and says so next to the code:
   `{"users": [...], "pagination": {...}}`); a user's meters, vehicles and resources come
   whole (`{"meters": [...]}`...), as the reference spec's `GET /users/{id}/resources`
   does; the resources list holds the vehicles too (a vehicle is a resource).
+
+Webhooks (both forms): the body of the form the request uses in the guide's form (either
+the guide's or the current API's fields), the spec's alone in the current form; a
+webhook's `status` is the spec's WebhookStatus (New, Healthy, Unhealthy, TimeOut) in
+both. `PATCH`/`PUT /webhooks/{id}` (the spec's) are served in both forms. The guide's
+`POST /webhooks/{id}/test` is served in both (the spec lists no test delivery).
+
+Reports: the guide's body in its form; in the current form the spec's `PostReportRequest`
+with the Reports page's VehicleChargeAction (spec.py), and an eventId must name an event
+the sandbox made. The state of charge is checked in the units SPARK_REPORT_UNITS names
+(percent, or the guide's fraction), the one setting the portal and the sandbox share.
 """
 
 import math
 import uuid
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from providers.sandbox_kit.endpoint import Answer, api_endpoint
 
 from . import auth, validation, webhooks
-from .models import Meter, Report, Resource, User, Webhook
+from .forms import is_current
+from .models import Event, Meter, Report, Resource, User, Webhook
 from .problems import (
     api_error,
     conflict,
@@ -40,6 +55,7 @@ from .problems import (
     parse_json,
     validation_problem,
 )
+from .spec_answers import body_of, refusal
 
 PLATFORM = "spark"
 
@@ -54,7 +70,7 @@ def api(template: str, methods: tuple[str, ...]):
 
 
 def user_json(user: User) -> dict:
-    return {"userId": str(user.user_id), "createdAt": user.created_at.isoformat()}
+    return {"userId": user.user_id, "createdAt": user.created_at.isoformat()}
 
 
 def meter_json(meter: Meter) -> dict:
@@ -85,23 +101,32 @@ def resource_json(resource: Resource) -> dict:
 
 
 def webhook_json(webhook: Webhook) -> dict:
-    # The secret is never shown again, as a platform would not.
-    return {
+    """The spec's GetWebhookResponse; the guide's form adds its own field names. The
+    secret is never shown again, as a platform would not."""
+    answer = {
         "webhookId": str(webhook.webhook_id),
-        "name": webhook.name or None,
         "webhookUrl": webhook.url,
-        "url": webhook.url,
+        "name": webhook.name or None,
         "notificationTypes": webhook.notification_types,
-        "eventTypes": webhook.event_types,
-        "operations": webhook.operations,
         "enabled": webhook.enabled,
-        "status": "Active" if webhook.enabled else "Disabled",
-        "hasSecret": bool(webhook.secret),
+        "status": webhook.status,
+        "modifiedDate": webhook.modified_at.isoformat(),
+        "createdDate": webhook.created_at.isoformat(),
     }
+    if webhook.last_analyzed_at:
+        answer["lastAnalyzedTimestamp"] = webhook.last_analyzed_at.isoformat()
+    if not is_current():
+        answer.update(
+            url=webhook.url,
+            eventTypes=webhook.event_types,
+            operations=webhook.operations,
+            hasSecret=bool(webhook.secret),
+        )
+    return answer
 
 
 def _user(user_id: str) -> User:
-    user = User.objects.filter(user_id=_uuid_or_none(user_id)).first()
+    user = User.objects.filter(user_id=user_id).first()
     if user is None:
         raise Answer(not_found("User", user_id))
     return user
@@ -323,18 +348,51 @@ def _webhook(webhook_id: str) -> Webhook:
 def webhooks_view(request):
     if request.method == "GET":
         return ok({"webhooks": [webhook_json(w) for w in Webhook.objects.all()]})
-    errors, clean = validation.check_webhook(parse_json(request))
-    if errors:
-        return validation_problem(errors)
+    if is_current():
+        body = body_of(request, "POST", "/webhooks")
+        if errors := validation.check_webhook_url(body["webhookUrl"]):
+            # The spec's webhookUrl is a string; one Spark cannot POST to is no webhook,
+            # and nor is one the sandbox must not reach (sandbox_kit/targets.py).
+            detail = errors["webhookUrl"][0].replace("The webhookUrl field", "webhookUrl")
+            return refusal("POST", "/webhooks", 400, detail, {"webhookUrl": [detail]})
+        clean = {
+            "url": body["webhookUrl"],
+            "secret": body.get("webhookSecret") or "",
+            "name": body.get("name") or "",
+            "notification_types": body.get("notificationTypes") or [],
+        }
+    else:
+        errors, clean = validation.check_webhook(parse_json(request))
+        if errors:
+            return validation_problem(errors)
     return created(webhook_json(Webhook.objects.create(**clean)))
 
 
-@api("/webhooks/{webhookId}", ("GET", "DELETE"))
+# The spec's webhook fields and ours.
+WEBHOOK_FIELDS = {
+    "webhookUrl": "url",
+    "webhookSecret": "secret",
+    "name": "name",
+    "notificationTypes": "notification_types",
+    "enabled": "enabled",
+}
+
+
+@api("/webhooks/{webhookId}", ("GET", "PUT", "PATCH", "DELETE"))
 def webhook_detail(request, webhook_id):
     webhook = _webhook(webhook_id)
     if request.method == "DELETE":
         webhook.delete()
         return no_content()
+    if request.method in ("PUT", "PATCH"):
+        body = body_of(request, request.method, "/webhooks/{webhookId}")
+        for field, attribute in WEBHOOK_FIELDS.items():
+            # PATCH changes what it names (null: unchanged); PUT sets every field.
+            if body.get(field) is not None or request.method == "PUT":
+                default = [] if field == "notificationTypes" else ""
+                value = body.get(field, True if field == "enabled" else default)
+                setattr(webhook, attribute, default if value is None else value)
+        webhook.save()
     return ok(webhook_json(webhook))
 
 
@@ -353,16 +411,42 @@ def webhook_test(request, webhook_id):
 
 @api("/reports", ("POST",))
 def reports(request):
-    errors, clean = validation.check_report(parse_json(request))
-    if errors:
-        return validation_problem(errors)
+    if is_current():
+        body = body_of(request, "POST", "/reports")
+        errors = _report_problems(body)
+        if errors:
+            return refusal("POST", "/reports", 400, "The report is invalid.", errors)
+        clean = {"event_id": body.get("eventId") or "", "payloads": body["payloads"]}
+    else:
+        errors, clean = validation.check_report(parse_json(request), units())
+        if errors:
+            return validation_problem(errors)
     report = Report.objects.create(**clean)
     # NOTES.md: `POST /reports` → {"id", "eventId", "createdAt"}; 200, as the reference spec.
-    return ok(
-        {
-            "id": str(report.report_id),
-            "eventId": report.event_id or None,
-            "name": report.name or None,
-            "createdAt": report.created_at.isoformat(),
-        }
-    )
+    answer = {
+        "id": str(report.report_id),
+        "eventId": report.event_id or None,
+        "createdAt": report.created_at.isoformat(),
+    }
+    if not is_current():
+        answer["name"] = report.name or None
+    return ok(answer)
+
+
+def units() -> str:
+    return "guide" if settings.SPARK_REPORT_UNITS == "guide" else "reports"
+
+
+def _report_problems(body: dict) -> dict[str, list[str]]:
+    """What the schema cannot say: the event answered exists, the state of charge is in
+    the units agreed."""
+    errors: dict[str, list[str]] = {}
+    event_id = body.get("eventId")
+    if event_id and not Event.objects.filter(event_id=event_id).exists():
+        errors["eventId"] = [f"No event '{event_id}': a report answers an event Spark sent."]
+    top = 1 if units() == "guide" else 100
+    for i, payload in enumerate(body.get("payloads") or []):
+        soc = payload.get("stateOfCharge")
+        if isinstance(soc, int | float) and soc > top:
+            errors[f"payloads[{i}].stateOfCharge"] = [f"stateOfCharge must be 0 to {top}."]
+    return errors

@@ -6,6 +6,10 @@ exact body bytes sent)), no prefix, no timestamp. The guide names the header
 A delivery counts when the receiver answers 200 OK; anything else is retried 3 times
 with exponential backoff (Spark's webhook docs). The sandbox's backoff is short (0.2 s,
 0.4 s, 0.8 s) because it delivers while the caller waits.
+
+After each delivery the webhook's status (the spec's WebhookStatus) says how it went:
+Healthy when it arrived, TimeOut when the receiver never answered in time, Unhealthy
+when it answered anything but 200 or could not be reached. It is New until then.
 """
 
 import base64
@@ -17,6 +21,9 @@ import uuid
 from datetime import UTC, datetime
 
 import requests
+from django.utils import timezone
+
+from providers.sandbox_kit import targets
 
 from .models import Delivery, Webhook
 
@@ -33,14 +40,14 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def envelope(notification_id: uuid.UUID, notification_type: str, payload: dict) -> dict:
-    """The event envelope of NOTES.md."""
-    created = _now()
+def envelope(notification_id: uuid.UUID, notification_type: str, payload: dict, event=None) -> dict:
+    """The event envelope of NOTES.md (the spec's EventNotification). A test event is no
+    event of Spark's: it gets an eventId of its own and is not listed by GET /events."""
     return {
         "notificationId": str(notification_id),
-        "eventId": str(uuid.uuid4()),
-        "eventCreatedAtUtc": created,
-        "notificationSentUtc": created,
+        "eventId": event.event_id if event else str(uuid.uuid4()),
+        "eventCreatedAtUtc": event.created_at.isoformat() if event else _now(),
+        "notificationSentUtc": _now(),
         "notificationType": notification_type,
         "payload": payload,
     }
@@ -56,17 +63,23 @@ def test_payload(webhook: Webhook) -> tuple[str, dict]:
     }
 
 
-def deliver(webhook: Webhook, notification_type: str, payload: dict) -> Delivery:
+def deliver(webhook: Webhook, notification_type: str, payload: dict, event=None) -> Delivery:
     delivery = Delivery(webhook=webhook, url=webhook.url, notification_type=notification_type)
     body = json.dumps(
-        envelope(delivery.notification_id, notification_type, payload), separators=(",", ":")
+        envelope(delivery.notification_id, notification_type, payload, event),
+        separators=(",", ":"),
     ).encode()
     delivery.body = body.decode()
     headers = {"Content-Type": "application/json", "User-Agent": "spark-sandbox-webhooks"}
     if webhook.secret:  # the secret is optional: without one, nothing is signed
         delivery.signature = sign(webhook.secret, body)
         headers.update(dict.fromkeys(SIGNATURE_HEADERS, delivery.signature))
+    refused = targets.refusal(webhook.url)
+    timed_out = False
     for attempt, delay in enumerate((0.0, *RETRY_DELAYS), start=1):
+        if refused:  # subscribed before the rule, or the name resolves elsewhere now
+            delivery.status_code, delivery.error = None, f"not delivered: {refused}"[:200]
+            break
         time.sleep(delay)
         delivery.attempts = attempt
         try:
@@ -76,12 +89,15 @@ def deliver(webhook: Webhook, notification_type: str, payload: dict) -> Delivery
             )
         except requests.RequestException as exc:
             delivery.status_code, delivery.error = None, type(exc).__name__
+            timed_out = isinstance(exc, requests.Timeout)
             continue
-        delivery.status_code, delivery.error = response.status_code, ""
+        delivery.status_code, delivery.error, timed_out = response.status_code, "", False
         if response.status_code == 200:
             delivery.delivered = True
             break
     delivery.save()
+    status = "Healthy" if delivery.delivered else "TimeOut" if timed_out else "Unhealthy"
+    Webhook.objects.filter(pk=webhook.pk).update(status=status, last_analyzed_at=timezone.now())
     return delivery
 
 

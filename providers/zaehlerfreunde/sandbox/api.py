@@ -1,7 +1,8 @@
 """What every partner-API view shares: the endpoint wrapper, paging, route ids, lookups.
 
 Where the guide and spec are silent the sandbox does what an ASP.NET Core service does
-by default, and says so next to the code:
+by default (a guess: no source names the platform's stack; problems.py), and says so
+next to the code:
 - a successful create answers 200 with the new id (`return Ok(new { spaceId })`), not
   201: the spec declares 200 for every operation;
 - operations the spec gives no response body answer 200 with an empty body (`Ok()`);

@@ -22,7 +22,7 @@ from providers.sandbox_kit.control import (
 )
 from providers.sandbox_kit.panel import control_panel
 
-from . import auth, glitches, invites, roles, validation
+from . import auth, glitches, invites, options, roles, validation
 from .api import PLATFORM
 from .models import (
     AccessRole,
@@ -30,6 +30,7 @@ from .models import (
     Device,
     Glitch,
     Invite,
+    Options,
     Reading,
     SentEmail,
     Space,
@@ -42,7 +43,7 @@ from .representations import (
     email_json,
     invite_json,
     role_json,
-    space_json,
+    space_state_json,
     user_json,
 )
 
@@ -65,7 +66,7 @@ def _state(request) -> dict:
             "space_users": len(members),
             "tokens_valid": tokens.valid_count(AccessToken),
         },
-        "spaces": [space_json(s) for s in spaces],
+        "spaces": [space_state_json(s) for s in spaces],
         "devices": [device_state_json(d) for d in devices],
         "invites": [invite_json(i) for i in all_invites],
         "emails": [email_json(e) for e in emails],
@@ -80,13 +81,24 @@ def _state(request) -> dict:
         ],
         "access_roles": [role_json(r) for r in AccessRole.objects.all()],
         "glitches": glitches.pending(),
+        "options": options.describe(options.current()),
         "readings_count": Reading.objects.count(),
     }
 
 
 def _reset() -> None:
     # Children before parents. Units PROTECT their building: cut the tree first.
-    for model in (SentEmail, Reading, SpaceUser, Invite, SpaceDevice, Device, User, Glitch):
+    for model in (
+        SentEmail,
+        Reading,
+        SpaceUser,
+        Invite,
+        SpaceDevice,
+        Device,
+        User,
+        Glitch,
+        Options,
+    ):
         model.objects.all().delete()
     Space.objects.update(parent=None)
     for model in (Space, AccessRole, AccessToken):
@@ -118,6 +130,19 @@ def glitches_view(request):
 
 
 @control_access
+@require_http_methods(["GET", "POST"])
+def options_view(request):
+    """How the sandbox reads what its sources leave open (options.py)."""
+    if request.method == "GET":
+        return JsonResponse(options.describe(options.current()))
+    data = json_body(request)
+    errors, current = options.update(data if data is not None else [])
+    if errors:
+        return bad(errors)
+    return JsonResponse(options.describe(current))
+
+
+@control_access
 @require_POST
 def accept_invite(request, token):
     """Accept an invite as a tenant would on the invite page: body {"name", "email"},
@@ -140,6 +165,7 @@ urls = [
     *control_urls(PLATFORM, state=_state, reset=_reset, expire_tokens=auth.expire_all),
     path("_sandbox/emails", emails, name="emails"),
     path("_sandbox/glitches", glitches_view, name="glitches"),
+    path("_sandbox/options", options_view, name="options"),
     path("_sandbox/invites/<str:token>/accept", accept_invite, name="accept-invite"),
 ]
 
@@ -186,10 +212,11 @@ def index(request):
                 PLATFORM,
                 base_url=root + "partner",
                 control_url=root + "_sandbox",
-                extra_controls="glitches, emails, invites/<token>/accept",
+                extra_controls="glitches, options, emails, invites/<token>/accept",
                 spared="/auth/token",
             ),
             "glitches": glitches.pending(),
+            "options": options.describe(options.current()),
             "access_roles": roles.ensure_seeded(),
             "client_id": settings.SANDBOX_CLIENT_ID,
             "readings_count": Reading.objects.count(),

@@ -212,6 +212,25 @@ class AccessToken(HashedToken):
     pass
 
 
+class Options(models.Model):
+    """One row (pk=1): how the sandbox reads what its sources leave open, set over
+    `_sandbox/options` (options.py); no row means the defaults, the spec's reading."""
+
+    SECONDS, MILLISECONDS = "seconds", "milliseconds"
+    TIMESTAMP_UNITS = [
+        (SECONDS, "seconds (the spec's example)"),
+        (MILLISECONDS, "milliseconds (another page of the platform's)"),
+    ]
+    # NewReading.timestamp is an int64; the platform reads it in one unit, not both.
+    timestamp_unit = models.CharField(max_length=12, choices=TIMESTAMP_UNITS, default=SECONDS)
+    # The spec's postcode is any string. On: only four or five digits (a DACH postcode),
+    # as a platform that derives a space's country plausibly insists.
+    dach_postcodes_only = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"timestamps in {self.timestamp_unit}"
+
+
 class Glitch(models.Model):
     """A 2xx answer that is not what the spec promises, switched on over HTTP.
 

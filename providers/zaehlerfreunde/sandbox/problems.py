@@ -1,10 +1,12 @@
-"""Error answers in the shape the real platform most plausibly gives.
+"""Error answers: RFC 9457 problem details, the sandbox's choice.
 
-Zählerfreunde's partner API is an ASP.NET Core service (it serves Swagger at
-/partner/swagger). ASP.NET Core answers errors with RFC 9457 problem details
-(`application/problem+json`): `type`, `title`, `status`, `traceId` and, for validation
-errors, `errors` mapping a field to its messages. The guide shows none of this, so the
-sandbox copies the framework's defaults, including its `type` links and titles.
+No source shows the platform's error answers: the guide shows none, the spec declares
+only 200s. The sandbox answers as ASP.NET Core does by default (a Swagger UI at
+/partner/swagger fits it, though the spec's `x-order` extension is oapi-codegen's, a Go
+generator, so the platform may well answer otherwise): `application/problem+json` with
+`type`, `title`, `status`, `traceId` and, for validation errors, `errors` mapping a
+field to its messages. Our client reads these if present and otherwise shows the
+body's first words (client.describe_error), so it depends on none of it.
 """
 
 import uuid

@@ -18,6 +18,13 @@ def _iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def _without_empty(data: dict, *optional: str) -> dict:
+    """`data` without the `optional` fields that have no value. The spec's answer
+    schemas mark no field nullable: an optional one without a value is left out (as a
+    generated server's `omitempty` does), never sent as null."""
+    return {k: v for k, v in data.items() if k not in optional or v not in (None, "")}
+
+
 def country_of(postcode: str) -> str:
     # Space.country is required but NewSpace has no country: the platform derives it.
     # Five digits is Germany; four is Switzerland or Austria, and the portal's
@@ -27,6 +34,11 @@ def country_of(postcode: str) -> str:
 
 def space_json(space: Space) -> dict:
     """Space schema. Expects `memberships__user` prefetched on lists."""
+    return _without_empty(space_state_json(space), "addressLineTwo", "parentSpaceId")
+
+
+def space_state_json(space: Space) -> dict:
+    """For the control side: the Space schema's fields, null where a space has none."""
     return {
         "id": str(space.uuid),
         "name": space.name,
@@ -61,14 +73,16 @@ def device_json(link: SpaceDevice) -> dict:
     external = device.external_device_id
     first = getattr(link, "first_reading", None)
     latest = getattr(link, "latest_reading", None)
-    return {
+    data = {
         "id": str(device.uuid),
         "name": device.name,
         # CONNECTED / CONNECTING / FAILED: an API-fed device is connecting until its
         # first reading arrives.
         "status": "CONNECTED" if latest else "CONNECTING",
-        "latestReadingTime": _iso(latest),
-        "firstReadingTime": _iso(first),
+        # Required strings, not nullable: before the first reading there is no time to
+        # give, and a required string can only be empty (the spec shows no other value).
+        "latestReadingTime": _iso(latest) or "",
+        "firstReadingTime": _iso(first) or "",
         "provider": "EXTERNAL",
         "providerName": "Partner-API",
         "providerDescription": "Messwerte über die Partner-API",
@@ -89,6 +103,7 @@ def device_json(link: SpaceDevice) -> dict:
         "externalDeviceIds": [external] if external else [],
         "directions": ["IN"],
     }
+    return _without_empty(data, "externalDeviceId")
 
 
 def device_state_json(device: Device) -> dict:

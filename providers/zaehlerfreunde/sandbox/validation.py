@@ -57,19 +57,26 @@ DEVICE_TYPES = (
 DEVICE_MEDIA = ("ELECTRICITY", "GAS", "WATER", "HEATING")
 READING_STATUSES = ("REAL", "PRELIMINARY", "SUBSTITUTE")
 
-# Both the short form of the guide ("1.8.0") and the full IEC 62056-61 form
-# ("1-0:1.8.0*255") that meters and other platforms send.
-OBIS_RE = re.compile(r"^(\d{1,3}-\d{1,3}:)?\d{1,3}\.\d{1,3}\.\d{1,3}(\*\d{1,3})?$")
+# NewReading.obisCode's "Accepted Obis Codes", in the forms the spec writes them:
+# electricity as "1-1:C.D.E oder C.D.E" (three with a suffix after a space), heat, gas
+# and water in full only. Nothing else: no "1-0:1.8.0*255", no power (1.7.0), which the
+# list does not have.
+_ELECTRICITY_OBIS = (
+    "1.8.0", "1.9.0", "1.29.0", "2.8.0", "2.9.0", "2.29.0",
+    "2.9.0 G.03", "1.9.0 P.01", "2.9.0 P.01",
+)  # fmt: skip
+_OTHER_MEDIA_OBIS = ("6-1:1.0.0", "7-1:3.1.0", "8-1:1.0.0")  # heat, gas, water
+ACCEPTED_OBIS = frozenset(
+    [*_ELECTRICITY_OBIS, *[f"1-1:{code}" for code in _ELECTRICITY_OBIS], *_OTHER_MEDIA_OBIS]
+)
 
 # The spec gives no lengths; 500 keeps rows sane and tells a client its value is absurd.
 MAX_TEXT = 500
 POSTCODE_RE = re.compile(r"^\d{4,5}$")
-MAX_PAGE_SIZE = 100
+# `page` and `pageSize` are int32s with a minimum (0, 1) and no maximum in the spec.
+INT32_MAX = 2**31 - 1
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_METERING_INTERVAL = 900
-# The spec's example timestamp is in seconds, another of their pages uses milliseconds.
-# 10^11 seconds is the year 5138, 10^11 ms is 1973: anything larger must be ms.
-MILLISECONDS_ABOVE = 10**11
 
 Errors = dict[str, list[str]]
 
@@ -215,12 +222,13 @@ def check_space_update(data) -> tuple[Errors, dict]:
 
 
 def check_postcode(postcode) -> str | None:
-    """The platform's own rule beyond the schema (which says only "string"), or None.
+    """A rule beyond the schema (which says only "string"), or None; only with the
+    `dach_postcodes_only` option (options.py), off by default as the spec has no rule.
 
-    The spec is silent. A German platform that shows a space's `country` places its
-    address, and plausibly refuses a postcode no DACH country has: four digits
-    (Austria, Switzerland) or five (Germany). Checked after the field validation, the
-    way a service-layer rule answers: 400 with a `detail` and the field named.
+    A German platform that shows a space's `country` places its address, and may refuse
+    a postcode no DACH country has: four digits (Austria, Switzerland) or five
+    (Germany). Checked after the field validation, the way a service-layer rule
+    answers: 400 with a `detail` and the field named.
     """
     if isinstance(postcode, str) and not POSTCODE_RE.match(postcode):
         return f"'{postcode}' is not a valid postcode."
@@ -356,13 +364,13 @@ def check_invite(data) -> tuple[Errors, dict]:
     return errors, {"send_invite_email": send, "user_email": email, "access_role_uuid": role}
 
 
-def to_datetime(timestamp) -> datetime:
-    """A reading timestamp (seconds, or milliseconds when implausibly large) in UTC."""
-    seconds = timestamp / 1000 if timestamp > MILLISECONDS_ABOVE else timestamp
+def to_datetime(timestamp: int, unit: str = "seconds") -> datetime:
+    """A reading timestamp in UTC, read in the one unit the platform takes (options.py)."""
+    seconds = timestamp / 1000 if unit == "milliseconds" else timestamp
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _check_reading(reading, prefix: str, errors: Errors) -> dict | None:
+def _check_reading(reading, prefix: str, errors: Errors, unit: str) -> dict | None:
     if not isinstance(reading, dict):
         _add(errors, prefix, "The JSON value could not be converted to a reading.")
         return None
@@ -370,19 +378,23 @@ def _check_reading(reading, prefix: str, errors: Errors) -> dict | None:
     obis = reading.get("obisCode")
     if obis is None or obis == "":
         _add(errors, f"{prefix}.ObisCode", "The ObisCode field is required.")
-    elif not isinstance(obis, str) or not OBIS_RE.match(obis):
-        _add(errors, f"{prefix}.ObisCode", f"'{obis}' is not a valid OBIS code.")
+    elif not isinstance(obis, str) or obis not in ACCEPTED_OBIS:
+        _add(errors, f"{prefix}.ObisCode", f"'{obis}' is not an accepted OBIS code.")
     timestamp = reading.get("timestamp")
     when = None
     if timestamp is None:
         _add(errors, f"{prefix}.Timestamp", "The Timestamp field is required.")
-    elif not _is_number(timestamp) or timestamp <= 0:
+    elif not isinstance(timestamp, int) or isinstance(timestamp, bool):
+        # An int64 in the spec: 1714635961.5 (or "1714635961") is not one.
+        message = "The JSON value could not be converted to System.Int64."
+        _add(errors, f"{prefix}.Timestamp", message)
+    elif timestamp <= 0:
         _add(errors, f"{prefix}.Timestamp", f"'{timestamp}' is not a valid Unix timestamp.")
     else:
         try:
-            when = to_datetime(timestamp)
+            when = to_datetime(timestamp, unit)
         except (OverflowError, OSError, ValueError):
-            _add(errors, f"{prefix}.Timestamp", f"'{timestamp}' is out of range.")
+            _add(errors, f"{prefix}.Timestamp", f"'{timestamp}' is out of range for {unit}.")
     value = reading.get("value")
     if value is None:
         _add(errors, f"{prefix}.Value", "The Value field is required.")
@@ -407,7 +419,7 @@ def _check_reading(reading, prefix: str, errors: Errors) -> dict | None:
     }
 
 
-def check_readings(data) -> tuple[Errors, list[dict]]:
+def check_readings(data, *, timestamp_unit: str = "seconds") -> tuple[Errors, list[dict]]:
     """The batch of `POST /devices/readings`; device lookups are the view's job."""
     errors: Errors = {}
     if not isinstance(data, list):
@@ -433,7 +445,8 @@ def check_readings(data) -> tuple[Errors, list[dict]]:
             _add(errors, f"{prefix}.Readings", "The Readings field is required.")
         else:
             for j, reading in enumerate(readings):
-                clean = _check_reading(reading, f"{prefix}.Readings[{j}]", errors)
+                where = f"{prefix}.Readings[{j}]"
+                clean = _check_reading(reading, where, errors, timestamp_unit)
                 if clean:
                     clean_readings.append(clean)
         batches.append(
@@ -450,15 +463,14 @@ def check_readings(data) -> tuple[Errors, list[dict]]:
 def check_paging(query) -> tuple[Errors, int, int]:
     """`page` (0-based) and `pageSize` from the query string.
 
-    The spec shows `page=0&pageSize=100`; the sandbox defaults to those values when they
-    are missing. A pageSize above 100 is a 400 rather than silently clamped: a client
-    that asks for more than the platform gives learns it here, not in production.
+    The spec: int32s, `page` from 0 (default 0), `pageSize` from 1 (default 100), no
+    maximum; a value outside that is a 400 naming the parameter.
     """
     errors: Errors = {}
     values = {}
     for name, default, low, high in (
-        ("page", 0, 0, None),
-        ("pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        ("page", 0, 0, INT32_MAX),
+        ("pageSize", DEFAULT_PAGE_SIZE, 1, INT32_MAX),
     ):
         raw = query.get(name)
         if raw in (None, ""):
@@ -469,9 +481,8 @@ def check_paging(query) -> tuple[Errors, int, int]:
         except ValueError:
             _add(errors, pascal(name), f"The value '{raw}' is not valid.")
             continue
-        if number < low or (high is not None and number > high):
-            upper = high if high is not None else "2147483647"
-            message = f"The field {pascal(name)} must be between {low} and {upper}."
+        if not low <= number <= high:
+            message = f"The field {pascal(name)} must be between {low} and {high}."
             _add(errors, pascal(name), message)
             continue
         values[name] = number

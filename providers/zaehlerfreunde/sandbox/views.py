@@ -5,7 +5,7 @@ user_views. The conventions all views share are in api.py."""
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from . import validation
+from . import options, validation
 from .api import api_endpoint, find_space, page
 from .auth import credentials_ok, issue_token
 from .models import Device, Reading, Space
@@ -60,6 +60,8 @@ def _parent(parent_uuid, errors: dict, space: Space | None = None) -> Space | No
 
 
 def _postcode_problem(clean: dict):
+    if not options.current().dach_postcodes_only:
+        return None  # the spec's postcode is any string
     reason = validation.check_postcode(clean.get("postcode"))
     if reason is None:
         return None
@@ -179,7 +181,8 @@ def _find_device(batch: dict, errors: dict) -> Device | None:
 
 @api_endpoint("/devices/readings", methods=("POST",))
 def readings(request):
-    errors, batches = validation.check_readings(parse_json(request))
+    unit = options.current().timestamp_unit
+    errors, batches = validation.check_readings(parse_json(request), timestamp_unit=unit)
     devices = []
     for batch in batches:
         if batch["device_id"] is None and batch["external_device_id"] is None:

@@ -3,7 +3,9 @@
 The fault switches, latency, access-token expiry, reset and state come from the shared
 sandbox kit (staff login or the control token); this module adds what only zevvy's
 device flow needs: revoking grants (a person withdrawing the portal's access in zevvy),
-expiring device codes, and the device flow's timing.
+expiring device codes, and the device flow's timing; and `_sandbox/api` (GET, POST
+`{"unpublished_device_calls": false}`): whether it offers the device listing, update and
+delete that no public source shows (views.py).
 """
 
 from django.http import JsonResponse
@@ -16,6 +18,7 @@ from providers.sandbox_kit.control import bad, control_access, control_urls, jso
 from . import authserver
 from .models import (
     AccessToken,
+    ApiSettings,
     Device,
     DeviceCode,
     FlowSettings,
@@ -87,6 +90,7 @@ def _reset() -> None:
         Grant,
         DeviceCode,
         FlowSettings,
+        ApiSettings,
     ):
         model.objects.all().delete()
 
@@ -149,6 +153,21 @@ def device_flow(request):
     return JsonResponse(_flow_json(config))
 
 
+@control_access
+@require_http_methods(["GET", "POST"])
+def api_settings(request):
+    config = ApiSettings.objects.filter(pk=1).first() or ApiSettings(pk=1)
+    if request.method == "POST":
+        data = json_body(request)
+        value = data.get("unpublished_device_calls") if isinstance(data, dict) else None
+        if not isinstance(value, bool):
+            return bad({"unpublished_device_calls": ["unpublished_device_calls must be true "
+                                                     "or false."]})  # fmt: skip
+        config.unpublished_device_calls = value
+        config.save()
+    return JsonResponse({"unpublished_device_calls": config.unpublished_device_calls})
+
+
 urls = [
     *control_urls(
         PLATFORM, state=_state, reset=_reset, expire_tokens=authserver.expire_access_tokens
@@ -156,4 +175,5 @@ urls = [
     path("_sandbox/grants/revoke", revoke_grants, name="revoke-grants"),
     path("_sandbox/device-codes/expire", expire_device_codes, name="expire-device-codes"),
     path("_sandbox/device-flow", device_flow, name="device-flow"),
+    path("_sandbox/api", api_settings, name="api-settings"),
 ]

@@ -10,9 +10,13 @@ silent, the sandbox does what a Spring Boot REST service plausibly does and says
 - `GET`/`PUT`/`DELETE /devices/{id}` (the `device` scope is "for managing devices");
   DELETE removes the device's registers and measurements with it;
 - each endpoint needs its scope (`device`, or `measurement` for measurements), else 403;
-- a `_bulk_create` stores what is new and skips what it already has (same register and
-  time); it answers 201 if anything was new and 409 if everything was already there,
-  so a client's retry of a batch whose answer was lost is a 409 = done.
+- a `_bulk_create` is one transaction: NOTES.md documents its 409 as "readings it
+  already has", so a batch holding any measurement it already has (same register and
+  time) is refused whole with 409 and stores nothing, new ones included; otherwise all
+  are stored, 201. (A client must not take a 409 for "all stored".)
+- the device listing, update and delete appear in no public source: `_sandbox/api`
+  `{"unpublished_device_calls": false}` answers them as a zevvy without them would
+  (405 for `GET /devices`, Spring's plain 404 for `/devices/{id}`).
 """
 
 import math
@@ -24,7 +28,7 @@ from django.http import HttpResponse, JsonResponse
 from providers.sandbox_kit.endpoint import Answer, api_endpoint
 
 from . import authserver, validation
-from .models import Device, Measurement, Register
+from .models import ApiSettings, Device, Measurement, Register
 from .problems import api_error, json_body, validation_error
 
 PLATFORM = "zevvy"
@@ -58,6 +62,20 @@ def device_json(device: Device) -> dict:
     }
 
 
+def _unpublished_refused(request) -> None:
+    """Answer as a zevvy that offers only the published device create (ApiSettings)."""
+    config = ApiSettings.objects.filter(pk=1).first()
+    if config is None or config.unpublished_device_calls:
+        return
+    if request.path.rstrip("/").endswith("/devices"):
+        response = api_error(405, "Request method 'GET' is not supported")
+        response["Allow"] = "POST"
+        raise Answer(response)
+    # Spring Boot's answer for a path it does not route: no message of its own.
+    response = api_error(404, "")
+    raise Answer(response)
+
+
 def _reference_taken(reference: str) -> JsonResponse:
     return api_error(409, f"A device with reference '{reference}' already exists.")
 
@@ -69,6 +87,7 @@ def _reference_taken(reference: str) -> JsonResponse:
 def devices(request):
     _require_scope(request, "device")
     if request.method == "GET":
+        _unpublished_refused(request)
         errors, page, size = validation.check_paging(request.GET)
         if errors:
             return validation_error(errors)
@@ -115,6 +134,7 @@ def _find_device(device_id: str) -> Device:
 @_endpoint("/devices/{id}", ("GET", "PUT", "DELETE"))
 def device_detail(request, device_id):
     _require_scope(request, "device")
+    _unpublished_refused(request)
     device = _find_device(device_id)
     if request.method == "GET":
         return JsonResponse(device_json(device))
@@ -141,16 +161,25 @@ def device_detail(request, device_id):
 
 
 def _store(pairs: list[tuple[Register, dict]]) -> JsonResponse:
-    """Store what is new; answer 201 if anything was, 409 if all were already there."""
-    created = 0
-    for register, entry in pairs:
-        _, was_new = Measurement.objects.get_or_create(
-            register=register, read_at=entry["read_at"], defaults={"value": entry["value"]}
+    """All or nothing: 409 if any measurement is already there (NOTES.md: "readings it
+    already has"), storing none of the batch; else 201 with all stored. Called inside
+    the view's transaction, which the 409 rolls back (registers made for it included)."""
+    if len({(r.pk, e["read_at"]) for r, e in pairs}) < len(pairs):
+        transaction.set_rollback(True)
+        return api_error(400, "The batch names one register and time more than once.")
+    existing = sum(
+        Measurement.objects.filter(register=register, read_at=entry["read_at"]).exists()
+        for register, entry in pairs
+    )
+    if existing:
+        transaction.set_rollback(True)
+        return api_error(
+            409, f"{existing} of {len(pairs)} measurements already exist; none was stored."
         )
-        created += was_new
-    if not created:
-        return api_error(409, f"All {len(pairs)} measurements already exist.")
-    return JsonResponse({"created": created, "alreadyExisting": len(pairs) - created}, status=201)
+    Measurement.objects.bulk_create(
+        [Measurement(register=r, read_at=e["read_at"], value=e["value"]) for r, e in pairs]
+    )
+    return JsonResponse({"created": len(pairs)}, status=201)
 
 
 @_endpoint("/measurements/_bulk_create", ("POST",))
