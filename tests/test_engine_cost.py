@@ -54,6 +54,33 @@ def test_a_units_device_and_invite_go_in_the_same_task_as_the_unit(sandbox, work
     tenant_with_invite(flat, "ben@example.org")
     rows = SyncRecord.objects.filter(provider="zaehlerfreunde")
     wait_until(lambda: rows.filter(state=SyncRecord.State.SYNCED).count() == 4)
-    received = [line for line in worker.log if "sync_record[" in line and " received" in line]
+    received = [line for line in worker.log if "sync_records[" in line and " received" in line]
     assert len(received) == 1, received  # the building's message, and nothing else
     assert sandbox.count("spaces") == 2 and sandbox.count("devices") == 1
+
+
+def test_many_rows_share_a_message_and_a_few_go_one_a_message():
+    from onboarding.sync.outbox import rows_per_message
+
+    # A wizard's save: side by side, one a message.
+    assert [rows_per_message(n) for n in (1, 3, 64, 127)] == [1, 1, 1, 1]
+    # An import or a sweep: several a message, still at least 64 messages to share out.
+    assert [rows_per_message(n) for n in (128, 640, 10_000)] == [2, 10, 10]
+
+
+def test_a_buildings_many_units_go_several_to_a_message_each_pushed_once(sandbox, start_worker):
+    home = building("Many units")
+    flats = [unit(home, f"Flat {i}") for i in range(1, 131)]  # waiting for their building
+    worker = start_worker()
+    rows = SyncRecord.objects.filter(provider="zaehlerfreunde")
+    wait_until(lambda: rows.filter(state=SyncRecord.State.SYNCED).count() == 131, timeout=60)
+    received = [line for line in worker.log if "sync_records[" in line and " received" in line]
+    # The building's message, then its 130 units two to a message (130 // 64).
+    assert len(received) == 1 + 65, len(received)
+    assert sandbox.count("spaces") == 131
+    assert sandbox.requests_to("POST /spaces") == 131
+    assert all(row_remote_id(flat) for flat in flats)
+
+
+def row_remote_id(obj) -> str:
+    return obj.sync_records.get(provider="zaehlerfreunde").remote_id

@@ -132,16 +132,32 @@ def make_due(rows, **changes) -> int:
     )
 
 
-def enqueue(record_ids: list[int], countdown: float | None = None) -> int:
-    """Publish one task per row; if the broker is down, leave them to the sweep."""
-    from .tasks import sync_record
+# A message costs a worker about as much CPU as the push it carries (publish, deliver,
+# hand to a pool process, trace, ack). So when many rows go at once (an import, the
+# sweep) a message carries several, while still making at least SHARED_OUT messages for
+# every worker process on every host to take a share of; a few rows (a wizard's save)
+# go one a message, pushed side by side.
+SHARED_OUT = 64
+MAX_ROWS_PER_MESSAGE = 10
 
+
+def rows_per_message(count: int) -> int:
+    return max(1, min(MAX_ROWS_PER_MESSAGE, count // SHARED_OUT))
+
+
+def enqueue(record_ids: list[int], countdown: float | None = None) -> int:
+    """Publish the rows (several to a message when there are many, in their order); if
+    the broker is down, leave them to the sweep. Returns how many rows were sent."""
+    from .tasks import sync_records
+
+    size = rows_per_message(len(record_ids))
     sent = 0
     try:
-        with sync_record.app.producer_or_acquire() as producer:
-            for record_id in record_ids:
-                sync_record.apply_async((record_id,), countdown=countdown, producer=producer)
-                sent += 1
+        with sync_records.app.producer_or_acquire() as producer:
+            for start in range(0, len(record_ids), size):
+                chunk = record_ids[start : start + size]
+                sync_records.apply_async((chunk,), countdown=countdown, producer=producer)
+                sent += len(chunk)
     except Exception as exc:  # kombu raises several types; any of them means "not sent"
         unsent = record_ids[sent:]
         log.warning(

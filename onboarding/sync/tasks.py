@@ -38,9 +38,21 @@ INLINE_FOLLOW_UPS = 2
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def sync_records(record_ids: list[int]) -> str | None:
+    """Push the rows one after the other (outbox.enqueue puts several in one message
+    only when there are many to share out), with the few follow-ups each makes ready."""
+    return _push(list(record_ids))
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def sync_record(record_id: int) -> str | None:
+    """One row: the message of portals before sync_records, still in a broker during
+    an upgrade."""
+    return _push([record_id])
+
+
+def _push(todo: list[int]) -> str | None:
     first = None
-    todo = [record_id]
     while todo:
         current = todo.pop(0)
         outcome = engine.run(current)
@@ -78,9 +90,12 @@ def due_records(*, also_queued: bool = False):
 @shared_task(ignore_result=True)
 def sweep() -> int:
     heartbeats.beat(heartbeats.SWEEP, throttle=0)  # /readyz: beat is alive
-    ids = list(due_records().values_list("pk", flat=True)[:SWEEP_BATCH])
-    if not ids:
+    due = list(due_records().values_list("pk", "provider")[:SWEEP_BATCH])
+    if not due:
         return 0
+    # Each platform's rows together (in their order): a message holds rows of one
+    # platform, so a slow platform's rows never hold up another's.
+    ids = [pk for pk, _ in sorted(due, key=lambda row: row[1])]
     SyncRecord.objects.filter(pk__in=ids).update(queued_at=Now())
     sent = outbox.enqueue(ids)
     log.info("sweep: %d rows enqueued", sent)
