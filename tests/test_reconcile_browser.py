@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 
 from onboarding import services
-from onboarding.models import Space, SyncRecord
+from onboarding.models import Comparison, Space, SyncRecord
 from onboarding.sync import reconcile
 from providers.zaehlerfreunde.client import ZaehlerfreundeClient
 
@@ -65,6 +65,8 @@ def test_drift_fixed_from_the_page_and_a_not_sent_badge(
     page.get_by_role("button", name="Compare now").click()  # a worker compares; the page polls
     page.get_by_role("heading", name="Missing there (0)").wait_for()
     page.get_by_role("heading", name="Different (1)").wait_for()  # the flag: not sent
+    asked = Comparison.objects.filter(started_by="olivia")  # who pressed it, not "beat"
+    wait_until(asked.exists, timeout=30, message="the comparison names who asked for it")
     page.screenshot(path=kept("drift-page-after-fixes.png"), full_page=True)
     state = sandbox.state()
     assert sorted(s["name"] for s in state["spaces"]) == [

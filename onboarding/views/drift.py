@@ -186,7 +186,7 @@ def compare_now(request):
     from django.core.cache import cache
 
     cache.set(ASKED_KEY, timezone.now(), COMPARING_FOR)
-    compare_platforms.delay()
+    compare_platforms.delay(started_by=request.user.get_username())
     messages.info(request, _("The platforms are being compared; this page updates itself."))
     return redirect(reverse("pages:drift"))
 
