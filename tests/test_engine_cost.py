@@ -84,3 +84,60 @@ def test_a_buildings_many_units_go_several_to_a_message_each_pushed_once(sandbox
 
 def row_remote_id(obj) -> str:
     return obj.sync_records.get(provider="zaehlerfreunde").remote_id
+
+
+def test_a_messages_rows_are_claimed_in_one_statement_and_read_in_one_query(sandbox):
+    from onboarding.sync import tasks
+
+    home = building("Claimed together")
+    push(home)
+    flats = [unit(home, f"Flat {i}") for i in range(1, 11)]
+    ids = [flat.sync_records.get(provider="zaehlerfreunde").pk for flat in flats]
+    held_elsewhere = SyncRecord.objects.filter(pk=ids[3])
+    assert engine.claim(ids[3], engine.uuid.uuid4()) is not None  # another worker has it
+
+    with CaptureQueriesContext(connection) as captured:
+        tasks._push(ids)
+    statements = [q["sql"] for q in captured]
+
+    claims = [sql for sql in statements if "SET state = 'in_flight'" in sql]
+    reads = [sql for sql in statements if sql.startswith('SELECT "onboarding_space"')]
+    assert len(claims) == 1 and len(reads) == 1, "\n".join(statements)
+    # Nine pushed, once each; the one another worker holds is left to it.
+    assert sandbox.requests_to("POST /spaces") == 1 + 9
+    assert held_elsewhere.get().state == SyncRecord.State.IN_FLIGHT
+    synced = SyncRecord.objects.filter(pk__in=ids, state=SyncRecord.State.SYNCED)
+    assert sorted(synced.values_list("pk", flat=True)) == sorted(set(ids) - {ids[3]})
+
+
+def test_a_row_that_waited_for_its_message_renews_an_old_claim_before_it_sends(sandbox):
+    from onboarding.services import save
+
+    home = building("Waited long")
+    push(home)
+    home.name = "Waited long, renamed"
+    save(home)  # an update: no write-ahead, so only the guard renews the claim
+    row = home.sync_records.get(provider="zaehlerfreunde")
+    [held] = engine.claim_rows([row.pk])
+    # The rows before it in its message took longer than a quarter of the claim timeout.
+    held.at -= engine.settings.SYNC_CLAIM_TIMEOUT_SECONDS / 2
+    with CaptureQueriesContext(connection) as captured:
+        outcome = engine.push(held)
+    assert outcome.state == SyncRecord.State.SYNCED
+    renewals = [q["sql"] for q in captured if q["sql"].startswith('UPDATE') and
+                '"claimed_at" = ' in q["sql"] and '"state"' not in q["sql"]]  # fmt: skip
+    assert len(renewals) == 1, "\n".join(q["sql"] for q in captured)
+    assert sandbox.requests_to("PUT /spaces/{spaceId}") == 1
+
+
+def test_a_unit_in_its_buildings_message_goes_right_after_it(sandbox):
+    from onboarding.sync import tasks
+
+    # Both rows claimed and read together: the unit was read before its building had a
+    # remote id, so it looks once more rather than waiting for the sweep.
+    home = building("Same message")
+    flat = unit(home, "Flat 1")
+    ids = [obj.sync_records.get(provider="zaehlerfreunde").pk for obj in (home, flat)]
+    tasks._push(ids)
+    assert row_remote_id(home) and row_remote_id(flat)
+    assert sandbox.requests_to("POST /spaces") == 2

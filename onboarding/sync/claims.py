@@ -1,10 +1,11 @@
-"""Claiming a row with one `UPDATE … RETURNING`, on the database's clock.
+"""Claiming rows with one `UPDATE … RETURNING`, on the database's clock.
 
 Shared by the outbox (SyncRecord) and readings forwarding (Forwarding): both have
 `state`, `not_before`, `claim_token`, `claimed_at` and `queued_at`. A row is taken when it
 is pending, due and unclaimed, or when its claim is older than SYNC_CLAIM_TIMEOUT_SECONDS
-(its worker presumed lost). The claim and the read are one round trip, and every host
-compares times on the same clock (PostgreSQL and SQLite ≥ 3.35 both speak RETURNING).
+(its worker presumed lost). The claim and the read are one round trip, also for the
+several rows of one message, and every host compares times on the same clock
+(PostgreSQL and SQLite ≥ 3.35 both speak RETURNING).
 """
 
 import time
@@ -17,8 +18,10 @@ from django.db.models.functions import Now
 
 from providers import http
 
+from . import statements
 
-def _sql(model, condition: str) -> str:
+
+def _sql(model, condition: str, rows: int) -> str:
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
     if connection.vendor == "sqlite":
@@ -28,10 +31,11 @@ def _sql(model, condition: str) -> str:
         now = "CURRENT_TIMESTAMP"
         stale = "(CURRENT_TIMESTAMP - %s * INTERVAL '1 second')"
     extra = f"{condition} AND " if condition else ""
+    ids = ", ".join(["%s"] * rows)
     # Table and column names come from the model; every value is a parameter.
     return (
         f"UPDATE {table} SET state = 'in_flight', claim_token = %s, claimed_at = {now}, "  # noqa: S608
-        f"queued_at = NULL WHERE id = %s AND {extra}("
+        f"queued_at = NULL WHERE id IN ({ids}) AND {extra}("
         f"(state = 'pending' AND not_before <= {now} AND claim_token IS NULL) OR "
         f"(state IN ('pending', 'in_flight') AND claimed_at < {stale})"
         f") RETURNING {columns}"
@@ -41,12 +45,21 @@ def _sql(model, condition: str) -> str:
 def claim(model, pk: int, token: uuid.UUID, *, condition: str = ""):
     """The row, now claimed by `token`, or None when it is not due or someone holds it.
     `condition` is a fixed SQL condition of the caller's (e.g. "enabled")."""
+    return claim_many(model, [pk], token, condition=condition).get(pk)
+
+
+def claim_many(model, pks: list[int], token: uuid.UUID, *, condition: str = "") -> dict:
+    """Those of the rows that were due and free, now claimed by `token`, by id, in the
+    order asked (the others are someone else's, or not due)."""
+    if not pks:
+        return {}
     timeout = settings.SYNC_CLAIM_TIMEOUT_SECONDS
     stale = f"-{timeout} seconds" if connection.vendor == "sqlite" else timeout
     # The UUID as the backend stores it: PostgreSQL's uuid type, SQLite's 32 hex digits.
     token_value = token if connection.vendor == "postgresql" else token.hex
-    rows = list(model.objects.raw(_sql(model, condition), [token_value, pk, stale]))
-    return rows[0] if rows else None
+    sql = _sql(model, condition, len(pks))
+    claimed = {row.pk: row for row in model.objects.raw(sql, [token_value, *pks, stale])}
+    return {pk: claimed[pk] for pk in pks if pk in claimed}
 
 
 class ClaimLost(Exception):
@@ -63,16 +76,17 @@ class Guard:
     taken over stops the attempt (ClaimLost). Most calls renew nothing: a clock read.
     """
 
-    def __init__(self, model, pk: int, token: uuid.UUID):
+    def __init__(self, model, pk: int, token: uuid.UUID, *, claimed: float | None = None):
         self.model, self.pk, self.token = model, pk, token
-        self.renewed = time.monotonic()
+        # When the claim was taken (time.monotonic()): a row claimed with the others of
+        # its message may have waited for them before its own attempt began.
+        self.renewed = time.monotonic() if claimed is None else claimed
 
     def renew(self, **fields) -> None:
         """Renew now, writing `fields` with it (a create's write-ahead), or raise
         ClaimLost."""
-        if not self.model.objects.filter(pk=self.pk, claim_token=self.token).update(
-            claimed_at=Now(), **fields
-        ):
+        where = {"id": self.pk, "claim_token": self.token}
+        if not statements.update(self.model, where, claimed_at=Now(), **fields):
             raise ClaimLost
         self.renewed = time.monotonic()
 

@@ -32,7 +32,7 @@ from providers.errors import (
     TransientError,
 )
 
-from . import claims, recorder
+from . import claims, recorder, statements
 from .claims import ClaimLost
 from .models import ProviderConnection, SyncRecord
 
@@ -130,7 +130,11 @@ def _parent_remote_id(obj, parent, handler, provider: str, *, fresh: bool) -> st
         return None
     # select_related loaded the field's object: the same instance when it is the parent.
     if handler.parent_field and getattr(obj, handler.parent_field, None) is parent:
-        return obj._parent_remote_id or ""
+        if obj._parent_remote_id:
+            return obj._parent_remote_id
+        # Read with its claim, maybe before an earlier row of the same message made the
+        # parent: look once more before waiting for it (a wait costs the sweep's delay).
+        return remote_id_of(parent, provider, fresh=True)
     return remote_id_of(parent, provider, fresh=fresh)
 
 
@@ -139,29 +143,64 @@ def claim(record_id: int, token: uuid.UUID) -> SyncRecord | None:
     return claims.claim(SyncRecord, record_id, token)
 
 
-def run(record_id: int) -> Outcome | None:
-    """Push one row if it is due; None when there was nothing to do.
+@dataclass
+class Claimed:
+    """A row this worker holds, and its object as read right after the claim."""
 
-    The row is claimed first and read in the same statement, so what this worker acts
-    on is what the row says while it holds the claim; a staff save from then on makes
-    the row pending again, which `finish` notices.
-    """
+    record: SyncRecord
+    token: uuid.UUID
+    at: float  # time.monotonic() when it was claimed
+    handler: object = None
+    obj: object = None  # None: deleted meanwhile (its rows went with it), or not read
+
+
+def claim_rows(record_ids: list[int]) -> list[Claimed]:
+    """Claim the rows (one message's, or one) in one statement and read their objects,
+    one query per kind of object: what a push acts on is what the rows say while this
+    worker holds them. Rows not due or held by someone else are left out."""
     token = uuid.uuid4()
+    at = time.monotonic()
+    rows = claims.claim_many(SyncRecord, record_ids, token).values()
+    held = [Claimed(row, token, at) for row in rows]
+    _read_objects([c for c in held if _pushable(c.record)])
+    return held
+
+
+def _pushable(record: SyncRecord) -> bool:
+    return record.provider in registry.enabled() and not registry.not_configured(record.provider)
+
+
+def _read_objects(held: list[Claimed]) -> None:
+    kinds: dict[tuple, list[Claimed]] = {}
+    for c in held:
+        kinds.setdefault((c.record.provider, c.record.content_type_id), []).append(c)
+    for (provider, content_type_id), rows in kinds.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()  # cached
+        handler = registry.handler(provider, model)
+        objects = model._default_manager
+        if handler.parent_field:
+            objects = _with_parent_remote_id(objects, model, handler.parent_field, provider)
+        found = objects.in_bulk([c.record.object_id for c in rows])
+        for c in rows:
+            c.handler, c.obj = handler, found.get(c.record.object_id)
+
+
+def run(record_id: int) -> Outcome | None:
+    """Push one row if it is due; None when there was nothing to do."""
     logs.bind(outbox_row=record_id, platform=None)
-    record = claim(record_id, token)
-    if record is None:
-        return None
-    logs.bind(platform=record.provider)
+    held = claim_rows([record_id])
+    return push(held[0]) if held else None
+
+
+def push(claimed: Claimed) -> Outcome | None:
+    """Push a row this worker holds (claim_rows). A staff save from the claim on makes
+    the row pending again, which `finish` notices."""
+    record, token, obj, handler = claimed.record, claimed.token, claimed.obj, claimed.handler
+    logs.bind(outbox_row=record.pk, platform=record.provider)
     if record.provider not in registry.enabled():
         return _park_disabled(record, token)
     if reason := registry.not_configured(record.provider):
         return _park_disabled(record, token, reason=f"{reason} This waits until it is.")
-    model = ContentType.objects.get_for_id(record.content_type_id).model_class()
-    handler = registry.handler(record.provider, model)
-    objects = model._default_manager
-    if handler.parent_field:
-        objects = _with_parent_remote_id(objects, model, handler.parent_field, record.provider)
-    obj = objects.filter(pk=record.object_id).first()
     if obj is None:  # deleted meanwhile; its rows went with it
         return None
 
@@ -176,7 +215,7 @@ def run(record_id: int) -> Outcome | None:
     elif _children_still_there(record, handler, obj):
         return _wait_for_children(record, token)
 
-    guard = claims.Guard(SyncRecord, record.pk, token)
+    guard = claims.Guard(SyncRecord, record.pk, token, claimed=claimed.at)
     attempt = _Attempt(record, obj, handler, parent_id, guard)
     with recorder.writing_each_call_for(record), guard.watching_sends():
         attempt.perform()
@@ -547,10 +586,11 @@ class _Attempt:
         if not self.fields:
             log.warning("sync record %s: claim lost to another worker", self.record.pk)
             return Outcome(State.IN_FLIGHT)
-        mine = SyncRecord.objects.filter(pk=self.record.pk, claim_token=self.token)
+        mine = {"id": self.record.pk, "claim_token": self.token}
         state = self.fields["state"]
         follow_up: list[int] = []
-        if mine.filter(state=State.IN_FLIGHT).update(**learnt, **self.fields):
+        still_ours = {**mine, "state": State.IN_FLIGHT}
+        if statements.update(SyncRecord, still_ours, **learnt, **self.fields):
             if state == State.SYNCED:
                 if self.created and self.record.remote_state == SyncRecord.RemoteState.MISSING:
                     self._bring_the_children()
@@ -559,7 +599,7 @@ class _Attempt:
                     follow_up += _delete_locally_when_done(self.obj)
             elif state in (State.FAILED, State.NEEDS_ATTENTION) and not self.remote_id:
                 self._flag_waiting_dependants()
-        elif mine.update(**learnt):
+        elif statements.update(SyncRecord, mine, **learnt):
             # Staff changed the object while we pushed it: it is pending again. Keep
             # what we learnt (the remote id) and go once more with the new data.
             follow_up = [self.record.pk]

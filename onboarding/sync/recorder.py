@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from providers.http import CallRecord
 
+from . import statements
 from .models import ApiCall, SyncRecord
 
 _collected: ContextVar[list[CallRecord] | None] = ContextVar("collected_api_calls", default=None)
@@ -89,6 +90,6 @@ def save(
     if len(rows) == 1:
         # One INSERT, without the transaction bulk_create wraps around it (BEGIN and
         # COMMIT are two more round trips, on most pushes, which make one call).
-        rows[0].save(force_insert=True)
+        statements.insert(rows[0])
     else:
         ApiCall.objects.bulk_create(rows)

@@ -51,20 +51,25 @@ def sync_record(record_id: int) -> str | None:
     return _push([record_id])
 
 
-def _push(todo: list[int]) -> str | None:
+def _push(record_ids: list[int]) -> str | None:
+    """The message's rows are claimed together (one statement) and their objects read
+    together (one query per kind); a row's few follow-ups likewise when it has made them
+    ready. A row claimed here waits for the ones before it: if this worker dies, its
+    claim goes stale (SYNC_CLAIM_TIMEOUT_SECONDS) and the sweep sends it again."""
     first = None
+    todo = engine.claim_rows(record_ids)
     while todo:
         current = todo.pop(0)
-        outcome = engine.run(current)
+        outcome = engine.push(current)
         if outcome is None:
             continue
         first = first or outcome.state
         if len(outcome.follow_up) > INLINE_FOLLOW_UPS:
             outbox.enqueue(outcome.follow_up)
-        else:
-            todo += outcome.follow_up
+        elif outcome.follow_up:
+            todo += engine.claim_rows(outcome.follow_up)
         if outcome.retry_in is not None:
-            outbox.enqueue([current], countdown=outcome.retry_in)
+            outbox.enqueue([current.record.pk], countdown=outcome.retry_in)
     return first
 
 
