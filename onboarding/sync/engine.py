@@ -626,20 +626,17 @@ class _Attempt:
         rows = self._dependant_rows() if self.created else None
         if rows is None:
             return []
-        ids = list(
-            rows.filter(
-                Q(state=State.PENDING) | Q(state=State.NEEDS_ATTENTION, waiting_for_parent=True)
-            ).values_list("pk", flat=True)
+        waiting = Q(state=State.PENDING) | Q(state=State.NEEDS_ATTENTION, waiting_for_parent=True)
+        # One statement: the rows it changes are the ones handed over, none twice.
+        ids = statements.update_returning_ids(
+            rows.filter(waiting),
+            state=State.PENDING,
+            waiting_for_parent=False,
+            not_before=Now(),
+            queued_at=Now(),
+            last_error="",
         )
-        if ids:
-            SyncRecord.objects.filter(pk__in=ids).update(
-                state=State.PENDING,
-                waiting_for_parent=False,
-                not_before=Now(),
-                queued_at=Now(),
-                last_error="",
-            )
-        return ids
+        return sorted(ids)  # RETURNING answers in no set order; the rows' is the id's
 
     def _bring_the_children(self) -> None:
         """Made again after the platform lost it: what hung under it there went with it
