@@ -34,9 +34,21 @@ def _quoted(model, name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
-def _value(model, name: str, value):
-    field = model._meta.get_field(name)
-    return field.get_db_prep_save(value, connection)
+def _set_clause(model, values: dict) -> str:
+    """`a = %s, b = <the clock>, …`: Now() in the SQL, every other value a parameter."""
+    now = _now_sql(model)
+    return ", ".join(
+        f"{_quoted(model, name)} = " + (now if isinstance(value, Now) else "%s")
+        for name, value in values.items()
+    )
+
+
+def _set_params(model, values: dict) -> list:
+    return [
+        model._meta.get_field(name).get_db_prep_save(value, connection)
+        for name, value in values.items()
+        if not isinstance(value, Now)
+    ]
 
 
 def update(model: type[Model], where: dict, **values) -> int:
@@ -44,27 +56,18 @@ def update(model: type[Model], where: dict, **values) -> int:
     number of rows changed."""
     if any(_expression(v) and not isinstance(v, Now) for v in values.values()):
         return model._default_manager.filter(**where).update(**values)
-    shape = tuple((name, isinstance(value, Now), value is None) for name, value in values.items())
+    shape = tuple((name, isinstance(value, Now)) for name, value in values.items())
     key = ("update", connection.vendor, model, tuple(where), shape)
     sql = _built.get(key)
     if sql is None:
-        now = _now_sql(model)
-        sets = ", ".join(
-            f"{_quoted(model, name)} = " + (now if is_now else "NULL" if is_none else "%s")
-            for name, is_now, is_none in shape
-        )
         matches = " AND ".join(f"{_quoted(model, name)} = %s" for name in where)
         table = connection.ops.quote_name(model._meta.db_table)
         # Table and column names come from the model; every value is a parameter.
+        sets = _set_clause(model, values)
         sql = _built[key] = f"UPDATE {table} SET {sets} WHERE {matches}"  # noqa: S608
-    params = [
-        _value(model, name, value)
-        for name, value in values.items()
-        if not isinstance(value, Now) and value is not None
-    ]
+    params = _set_params(model, values)
     for name, value in where.items():
-        field = model._meta.get_field(name)
-        params.append(field.get_db_prep_value(value, connection))
+        params.append(model._meta.get_field(name).get_db_prep_value(value, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -76,18 +79,15 @@ def update_returning_ids(queryset, **values) -> list[int]:
     UPDATE, two round trips and two compilations."""
     model = queryset.model
     selected, where_params = queryset.order_by().values("pk").query.sql_with_params()
-    now = _now_sql(model)
-    sets = ", ".join(
-        f"{_quoted(model, name)} = " + (now if isinstance(value, Now) else "%s")
-        for name, value in values.items()
-    )
-    params = [_value(model, n, v) for n, v in values.items() if not isinstance(v, Now)]
     table = connection.ops.quote_name(model._meta.db_table)
     pk = connection.ops.quote_name(model._meta.pk.column)
     # Table and column names come from the model, the ids from the ORM's own SELECT.
-    sql = f"UPDATE {table} SET {sets} WHERE {pk} IN ({selected}) RETURNING {pk}"  # noqa: S608
+    sql = (
+        f"UPDATE {table} SET {_set_clause(model, values)} "  # noqa: S608
+        f"WHERE {pk} IN ({selected}) RETURNING {pk}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *where_params])
+        cursor.execute(sql, [*_set_params(model, values), *where_params])
         return [row[0] for row in cursor.fetchall()]
 
 
